@@ -1,0 +1,114 @@
+"""The ``deficit`` command line.
+
+Errors caused by input (bad config, missing or malformed data, unknown series or model, an
+unreachable model URI) print one line on stderr and exit 2; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import experiments.runtime  # noqa: F401  (must precede mlflow/prophet imports)
+import click
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Forecast Japan's digital deficit: refresh models, predict, manage data.")
+data_app = typer.Typer(no_args_is_help=True, help="The bundled official-data snapshot.")
+app.add_typer(data_app, name="data")
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+DEFAULT_MODEL_URI = "models:/digital-deficit@champion"
+
+
+class OutputFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def refresh(
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Refresh config (YAML)."),
+    n_jobs: int | None = typer.Option(None, "--n-jobs", min=1, help="Parallel workers (overrides the config)."),
+) -> None:
+    """Validate data, backtest every model, register the winners and write projections."""
+    from rich.console import Console
+
+    from experiments.progress import progress_reporter
+    from experiments.refresh import run_refresh
+    from experiments.report_console import print_outcome
+
+    err = Console(stderr=True)
+    with progress_reporter(err) as progress:
+        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress)
+    out = Console()
+    for outcome in outcomes:
+        print_outcome(out, outcome)
+
+
+@app.command()
+def predict(
+    horizon: int = typer.Option(24, "--horizon", "-h", min=1, help="Periods after each series' last observation."),
+    model_uri: str = typer.Option(DEFAULT_MODEL_URI, "--model-uri", help="Any MLflow model URI."),
+    fmt: OutputFormat = typer.Option(OutputFormat.csv, "--format", help="csv or json on stdout."),
+    series: list[str] | None = typer.Option(None, "--series", help="Limit to these series (repeatable)."),
+    mlruns_dir: Path = typer.Option(Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."),
+) -> None:
+    """Print projections from a registered model (default: the digital-deficit champion)."""
+    from experiments.predict import load_and_predict
+
+    frame = load_and_predict(model_uri, horizon, series, mlruns_dir)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False, date_format="%Y-%m-%d"))
+
+
+@data_app.command("snapshot")
+def data_snapshot(
+    source: Path = typer.Option(Path("../shared/data"), "--from", help="Folder of the reference files (SOURCES.md)."),
+    out: Path = typer.Option(None, "--out", help="Where to write (default: the package's snapshot folder)."),
+) -> None:
+    """Rebuild the bundled snapshot from the reference files of official figures."""
+    from features.snapshot import DEFAULT_SNAPSHOT_DIR, build_snapshot
+
+    manifest = build_snapshot(source, out or DEFAULT_SNAPSHOT_DIR)
+    typer.echo(f"snapshot written: {len(manifest.get('files', manifest))} files, vintage {manifest.get('snapshot_vintage', '?')}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def main() -> None:
+    from features.errors import DeficitError
+
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except DeficitError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, no traceback
+        from mlflow.exceptions import MlflowException
+
+        from experiments.projection import ProjectionRequestError
+
+        if isinstance(exc, (MlflowException, ProjectionRequestError, OSError)):
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

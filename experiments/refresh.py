@@ -1,0 +1,202 @@
+"""``deficit refresh``: data -> features -> backtest -> MLflow -> registry -> projections.
+
+Everything that can fail on bad input (config, data files, series ids, model names) is checked
+before the first write, so a failed refresh leaves the store, the registry and the projection
+files as they were. A file lock keeps two refreshes (say, cron overlapping a manual run) from
+interleaving.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
+import mlflow
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from experiments.config import RefreshConfig, StudyConfig, load_config
+from experiments.lineage import code_version
+from experiments.model_publish import PublishedModel, publish_model
+from experiments.projection import project
+from experiments.run_logging import log_child_runs
+from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
+from features.atomic import write_text_atomic
+from features.errors import DeficitError
+from features.exog import attach_exog, usdjpy_monthly
+from features.series import build_panel, load_catalog
+from features.snapshot import Snapshot, load_snapshot
+from forecast.backtest.engine import BacktestSettings, cross_validate
+from forecast.backtest.ensemble import add_selected_ensemble, select_members
+from forecast.backtest.leaderboard import best_models, leaderboard
+from forecast.models.ensemble import EnsembleForecaster
+from forecast.models.registry import make_model
+
+EXOG_COLUMNS = {"usdjpy": "usdjpy_log"}
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StudyOutcome:
+    study: str
+    leaderboard: pd.DataFrame
+    projections: pd.DataFrame
+    skipped: pd.DataFrame
+    champions: dict[str, str]
+    model: PublishedModel
+    parent_run_id: str
+    projections_path: Path
+    seconds: float
+    metrics: pd.DataFrame = field(repr=False)
+
+
+def _study_panel(snapshot: Snapshot, catalog, study: StudyConfig) -> pd.DataFrame:
+    panel = build_panel(snapshot, catalog, study.targets, freq=study.freq)
+    if study.exog:
+        panel = attach_exog(panel, snapshot, freq=study.freq)
+    return panel
+
+
+def _fit_champion(name: str, uid: str, study: StudyConfig, result, y: pd.Series, X: pd.DataFrame | None):
+    if name == "ensemble":
+        members = select_members(result, uid, k=study.ensemble.k, metric=study.backtest.metric)
+        estimator = EnsembleForecaster(
+            estimators=[(m, make_model(m, study.season_length, study.model_params.get(m))) for m in members],
+            method=study.ensemble.method,
+        )
+    else:
+        estimator = make_model(name, study.season_length, study.model_params.get(name))
+    return estimator.fit(y, X if estimator.uses_exog else None)
+
+
+def _series_of(panel: pd.DataFrame, uid: str, freq: str, exog: list[str]) -> tuple[pd.Series, pd.DataFrame | None]:
+    rows = panel[panel["unique_id"] == uid].set_index("ds").asfreq(freq)
+    return rows["y"], (rows[exog] if exog else None)
+
+
+def run_study(
+    study: StudyConfig,
+    config: RefreshConfig,
+    config_hash: str,
+    snapshot: Snapshot,
+    panel: pd.DataFrame,
+    client,
+    uri: str,
+    progress: Progress | None = None,
+) -> StudyOutcome:
+    started = time.perf_counter()
+    exog = [EXOG_COLUMNS[e] for e in study.exog]
+    bt = study.backtest
+    settings = BacktestSettings(
+        horizon=bt.horizon, n_origins=bt.n_origins, step=bt.step, refit_every=bt.refit_every,
+        season_length=study.season_length,
+    )
+    base_models = {
+        name: make_model(name, study.season_length, study.model_params.get(name))
+        for name in study.models if name != "ensemble"
+    }
+    report = (lambda done, total: progress(study.name, done, total)) if progress else None
+    result = cross_validate(panel, base_models, settings, n_jobs=config.n_jobs, exog_columns=exog, progress=report)
+    if "ensemble" in study.models:
+        result = add_selected_ensemble(result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric)
+    metrics = result.metrics()
+    board = leaderboard(result, metric=bt.metric)
+    champions = best_models(result, metric=bt.metric)
+
+    estimators = {}
+    for uid, name in sorted(champions.items()):
+        y, X = _series_of(panel, uid, study.freq, exog)
+        estimators[uid] = _fit_champion(name, uid, study, result, y, X)
+
+    known_fx = usdjpy_monthly(snapshot)
+    request = pd.concat(
+        [
+            pd.DataFrame({"unique_id": uid, "ds": pd.date_range(est.cutoff_, periods=study.projection_horizon + 1, freq=study.freq)[1:]})
+            for uid, est in estimators.items()
+        ],
+        ignore_index=True,
+    )
+    projections = project(estimators, request, known_fx, extra_columns=True)
+    projections.insert(2, "model", projections["unique_id"].map(champions))
+    projections["last_observed"] = projections["unique_id"].map({u: f"{e.cutoff_:%Y-%m}" for u, e in estimators.items()})
+    projections["data_vintage"] = snapshot.vintage
+
+    meta = {
+        "study": study.name,
+        "frequency": study.frequency,
+        "freq": study.freq,
+        "data_vintage": snapshot.vintage,
+        "data_sha256": snapshot.sha256,
+        "config_sha256": config_hash,
+        "code_version": code_version(),
+        "metric": bt.metric,
+        "targets": {
+            uid: {
+                "model": champions[uid],
+                "last_observed": f"{est.cutoff_:%Y-%m-%d}",
+                "first_forecast": f"{pd.date_range(est.cutoff_, periods=2, freq=study.freq)[1]:%Y-%m-%d}",
+            }
+            for uid, est in estimators.items()
+        },
+    }
+
+    experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as parent:
+        mlflow.set_tags({
+            "data_vintage": snapshot.vintage, "data_sha256": snapshot.sha256,
+            "config_sha256": config_hash, "code_version": meta["code_version"], "kind": "refresh",
+        })
+        mlflow.log_params({
+            "frequency": study.frequency, "targets": ",".join(study.targets), "models": ",".join(study.models),
+            "horizon": bt.horizon, "n_origins": bt.n_origins, "step": bt.step, "refit_every": bt.refit_every,
+            "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
+            "exog_mode": "last_value", "n_jobs": config.n_jobs,
+        })
+        dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
+        mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
+        log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, metrics,
+                       result.metrics_by_horizon(), study.model_params, champions)
+        mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
+        mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
+        mlflow.log_text(projections.to_csv(index=False), "projections.csv")
+        published = publish_model(client, study.registered_model, estimators, meta, known_fx)
+        mlflow.set_tag("registered_model_version", published.version)
+
+    out_path = config.output_dir / f"{study.name}.csv"
+    write_text_atomic(out_path, projections.to_csv(index=False))
+    return StudyOutcome(
+        study=study.name, leaderboard=board, projections=projections, skipped=result.skipped,
+        champions=champions, model=published, parent_run_id=parent.info.run_id,
+        projections_path=out_path, seconds=time.perf_counter() - started, metrics=metrics,
+    )
+
+
+def run_refresh(
+    config_path: Path, base: Path | None = None, n_jobs: int | None = None, progress: Progress | None = None
+) -> list[StudyOutcome]:
+    config, config_hash = load_config(config_path, base)
+    if n_jobs is not None:
+        config = config.model_copy(update={"n_jobs": n_jobs})
+    snapshot = load_snapshot(config.snapshot_dir)
+    catalog = load_catalog(config.series_catalog)
+    # Build every panel up front: unknown series and bad data fail here, before any write.
+    panels = {study.name: _study_panel(snapshot, catalog, study) for study in config.studies}
+
+    uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
+    config.mlruns_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(config.mlruns_dir / "refresh.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise DeficitError(f"another refresh is running (lock {lock.lock_file}); try again when it ends") from None
+    try:
+        client = use_tracking(uri)
+        return [
+            run_study(study, config, config_hash, snapshot, panels[study.name], client, uri, progress)
+            for study in config.studies
+        ]
+    finally:
+        lock.release()

@@ -1,0 +1,83 @@
+"""Ensembles of the best k models, chosen honestly inside the backtest and on the whole backtest.
+
+Inside the backtest the members at cutoff ``c`` are ranked only on forecast points with
+``ds <= c``: points of earlier folds whose outcome was already known at ``c``. Ranking on the whole
+backtest would let a fold's own errors choose its ensemble, which flatters the ensemble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import pandas as pd
+
+from forecast.backtest.engine import FORECAST_COLUMNS, BacktestResult, score_forecasts
+from forecast.backtest.leaderboard import check_metric, order_models
+from forecast.models.base import PREDICTION_COLUMNS, order_intervals
+
+COMBINE_METHODS: tuple[str, ...] = ("median", "mean")
+
+
+def base_forecasts(result: BacktestResult) -> pd.DataFrame:
+    """Forecasts of the individual models (without earlier ensembles)."""
+    return result.forecasts[~result.forecasts["model"].isin(result.combined)]
+
+
+def honest_members(result: BacktestResult, k: int = 3, metric: str = "mase") -> pd.DataFrame:
+    """Members of the ensemble at every (series, cutoff), from what was known at that cutoff.
+
+    Columns ``unique_id, cutoff, members`` (tuple of model names, best first) and ``fallback``.
+    Candidates are the base models with a forecast at the cutoff, ranked by ``metric`` on their
+    points with ``ds <= cutoff`` (see :func:`~forecast.backtest.leaderboard.order_models`); the best
+    ``k`` are kept. At the first origins no error is known yet, so all candidates are combined and
+    ``fallback`` is True: an equal-weight combination is the usual prior when nothing is known.
+    """
+    check_metric(metric)
+    if int(k) < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    rows = []
+    for uid, series in base_forecasts(result).groupby("unique_id", sort=True):
+        for cutoff in sorted(series["cutoff"].unique()):
+            candidates = sorted(series.loc[series["cutoff"] == cutoff, "model"].unique())
+            known = series[(series["ds"] <= cutoff) & series["model"].isin(candidates)]
+            scores = score_forecasts(known, by=("model",)).dropna(subset=[metric])
+            fallback = scores.empty
+            members = candidates if fallback else order_models(scores, metric)[: int(k)]
+            rows.append({"unique_id": uid, "cutoff": cutoff, "members": tuple(members), "fallback": fallback})
+    return pd.DataFrame(rows, columns=["unique_id", "cutoff", "members", "fallback"])
+
+
+def add_selected_ensemble(
+    result: BacktestResult, k: int = 3, method: str = "median", metric: str = "mase", name: str = "ensemble"
+) -> BacktestResult:
+    """A new result with an extra model ``name``: at each cutoff, the column-wise ``method``
+    (median or mean) of the forecasts of :func:`honest_members`, intervals re-nested with
+    :func:`~forecast.models.base.order_intervals`."""
+    if method not in COMBINE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(COMBINE_METHODS)}, got {method!r}")
+    if name in set(result.forecasts["model"]):
+        raise ValueError(f"the result already has a model named {name!r}")
+    chosen = honest_members(result, k, metric).explode("members").rename(columns={"members": "model"})
+    rows = base_forecasts(result).merge(chosen[["unique_id", "cutoff", "model"]], on=["unique_id", "cutoff", "model"])
+    # y and train_scale are properties of the (series, cutoff, ds), identical across members.
+    how = {**dict.fromkeys(PREDICTION_COLUMNS, method), "y": "first", "train_scale": "first"}
+    combined = rows.groupby(["unique_id", "cutoff", "ds", "h"], sort=True).agg(how)
+    combined[PREDICTION_COLUMNS] = order_intervals(combined[PREDICTION_COLUMNS])
+    ensemble = combined.reset_index().assign(model=name)[FORECAST_COLUMNS]
+    forecasts = pd.concat([result.forecasts, ensemble], ignore_index=True)
+    return BacktestResult(
+        forecasts=forecasts.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True),
+        skipped=result.skipped,
+        settings=result.settings,
+        combined=(*result.combined, name),
+    )
+
+
+def select_members(result: BacktestResult, unique_id: Hashable, k: int = 3, metric: str = "mase") -> list[str]:
+    """The best ``k`` base models of one series ranked on the whole backtest, for the production
+    ensemble fitted on all data (no later fold exists to be flattered there)."""
+    scores = score_forecasts(base_forecasts(result), by=("unique_id", "model"))
+    scores = scores[scores["unique_id"] == unique_id]
+    if scores.empty:
+        raise ValueError(f"no backtest forecasts for series {unique_id!r}")
+    return order_models(scores, metric)[: int(k)]

@@ -1,0 +1,164 @@
+"""The forecaster contract every model follows (scikit-learn estimator rules, sktime-style split).
+
+Public methods (``fit``, ``predict``, ``update``) validate inputs and enforce the output contract;
+subclasses implement only the private hooks ``_fit``, ``_predict`` and optionally ``_update``.
+
+* ``__init__`` stores hyper-parameters verbatim and nothing else (so ``sklearn.base.clone`` works).
+* ``fit(y, X=None)``: ``y`` is a float ``pd.Series`` on a regular ``DatetimeIndex`` with ``freq``
+  set (``MS``, ``QS-JAN`` or ``YS-JAN``); NaN marks a missing period. ``X`` is an optional frame of
+  exogenous regressors on the same index. Learned state ends with ``_``.
+* ``predict(horizon, X_future=None)`` returns a frame indexed by the ``horizon`` periods after the
+  last training period with the columns :data:`PREDICTION_COLUMNS`, ordered
+  ``lo_95 <= lo_80 <= mean <= hi_80 <= hi_95``.
+* ``update(y, X=None)``: ``y`` extends the training series (same start, later end); the model
+  absorbs the new observations, keeping its estimated parameters where it can (used by
+  refit-every-k backtests). The default refits from scratch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from forecast.errors import ModelNotApplicable, NotFittedError
+
+LEVELS: tuple[int, ...] = (80, 95)
+PREDICTION_COLUMNS: list[str] = ["mean", "lo_80", "hi_80", "lo_95", "hi_95"]
+# Quantile level of each interval bound, for pinball loss.
+QUANTILE_OF_COLUMN: dict[str, float] = {"lo_95": 0.025, "lo_80": 0.10, "mean": 0.5, "hi_80": 0.90, "hi_95": 0.975}
+
+
+def future_index(cutoff: pd.Timestamp, horizon: int, freq) -> pd.DatetimeIndex:
+    """The ``horizon`` periods after ``cutoff`` at ``freq``."""
+    return pd.date_range(start=cutoff, periods=horizon + 1, freq=freq)[1:]
+
+
+class BaseForecaster(BaseEstimator):
+    """Base class: validation and output contract around ``_fit`` / ``_predict`` / ``_update``."""
+
+    # Capability tags, read by the backtest and the conformance test (class attributes, not params).
+    handles_missing: bool = False  # may y contain NaN (gaps) inside its span?
+    uses_exog: bool = False  # does the model read X / X_future?
+
+    # ---- capability queries -------------------------------------------------------------------
+    def min_train_length(self) -> int:
+        """Fewest non-missing observations ``fit`` accepts."""
+        return 3
+
+    # ---- public API ----------------------------------------------------------------------------
+    def fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+        y = _check_y(y)
+        X = self._check_X(X, y.index)
+        self._check_applicable(y)
+        self.freq_ = y.index.freq
+        self.cutoff_ = y.index[-1]
+        self.n_obs_ = int(y.notna().sum())
+        self.exog_columns_ = list(X.columns) if X is not None else []
+        self._fit(y, X)
+        return self
+
+    def predict(self, horizon: int, X_future: pd.DataFrame | None = None) -> pd.DataFrame:
+        self._check_fitted()
+        if int(horizon) < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        horizon = int(horizon)
+        index = future_index(self.cutoff_, horizon, self.freq_)
+        if self.uses_exog and self.exog_columns_:
+            if X_future is None:
+                raise ValueError(f"{type(self).__name__} needs X_future with columns {self.exog_columns_}")
+            missing = index.difference(X_future.index)
+            if len(missing):
+                raise ValueError(f"X_future lacks periods {list(missing[:3])}...")
+            X_future = X_future.loc[index, self.exog_columns_]
+            if X_future.isna().any().any():
+                raise ValueError("X_future contains missing values")
+        else:
+            X_future = None
+        out = self._predict(horizon, X_future)
+        out = pd.DataFrame(out, copy=True)
+        out.index = index
+        return order_intervals(out[PREDICTION_COLUMNS].astype(float))
+
+    def update(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+        self._check_fitted()
+        y = _check_y(y)
+        X = self._check_X(X, y.index)
+        if y.index[-1] < self.cutoff_:
+            raise ValueError("update needs a series that ends at or after the current cutoff")
+        self._check_applicable(y)
+        self._update(y, X)
+        self.cutoff_ = y.index[-1]
+        self.n_obs_ = int(y.notna().sum())
+        return self
+
+    # ---- hooks ---------------------------------------------------------------------------------
+    def _fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:  # pragma: no cover
+        raise NotImplementedError
+
+    def _update(self, y: pd.Series, X: pd.DataFrame | None) -> None:
+        # Default: a cold refit on the longer series; models with cheap state updates override.
+        self._fit(y, X)
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _check_X(self, X: pd.DataFrame | None, index: pd.DatetimeIndex) -> pd.DataFrame | None:
+        if not self.uses_exog or X is None or X.shape[1] == 0:
+            return None
+        if not X.index.equals(index):
+            X = X.reindex(index)
+        if X.isna().any().any():
+            raise ModelNotApplicable("exogenous regressors have missing values in the training window")
+        return X.astype(float)
+
+    def _check_applicable(self, y: pd.Series) -> None:
+        if not self.handles_missing and y.isna().any():
+            n = int(y.isna().sum())
+            raise ModelNotApplicable(f"{type(self).__name__} cannot handle gaps ({n} missing periods in the training window)")
+        n_obs = int(y.notna().sum())
+        if n_obs < self.min_train_length():
+            raise ModelNotApplicable(
+                f"{type(self).__name__} needs >= {self.min_train_length()} observations, got {n_obs}"
+            )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cutoff_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+
+
+def _check_y(y: pd.Series) -> pd.Series:
+    if not isinstance(y, pd.Series):
+        raise TypeError("y must be a pandas Series")
+    if not isinstance(y.index, pd.DatetimeIndex) or y.index.freq is None:
+        raise TypeError("y needs a DatetimeIndex with freq set (e.g. y.asfreq('MS'))")
+    if y.empty:
+        raise ModelNotApplicable("empty training series")
+    return y.astype(float)
+
+
+def order_intervals(out: pd.DataFrame) -> pd.DataFrame:
+    """Make bounds nest around the mean: lo_95 <= lo_80 <= mean <= hi_80 <= hi_95.
+
+    Sampling noise (Prophet) or separately fitted quantiles can cross; widening a bound to the
+    next inner one is the least change that restores the order and never moves the mean.
+    """
+    out = out.copy()
+    out["lo_80"] = np.minimum(out["lo_80"], out["mean"])
+    out["hi_80"] = np.maximum(out["hi_80"], out["mean"])
+    out["lo_95"] = np.minimum(out["lo_95"], out["lo_80"])
+    out["hi_95"] = np.maximum(out["hi_95"], out["hi_80"])
+    return out
+
+
+def normal_intervals(mean: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarray]:
+    """Gaussian 80/95% bounds around ``mean`` with per-step standard deviation ``sigma``."""
+    from scipy.stats import norm
+
+    out = {"mean": np.asarray(mean, float)}
+    for level in LEVELS:
+        z = norm.ppf(0.5 + level / 200.0)
+        out[f"lo_{level}"] = out["mean"] - z * np.asarray(sigma, float)
+        out[f"hi_{level}"] = out["mean"] + z * np.asarray(sigma, float)
+    return out

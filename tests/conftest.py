@@ -1,0 +1,24 @@
+"""Shared fixtures: synthetic series with known structure, and per-test MLflow stores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def monthly_series() -> pd.Series:
+    """120 months of trend + yearly seasonality + noise (deterministic), freq MS."""
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2005-01-01", periods=120, freq="MS")
+    t = np.arange(120)
+    y = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 120)
+    return pd.Series(y, index=idx, name="y")
+
+
+@pytest.fixture
+def monthly_exog(monthly_series) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    x = np.log(110 + np.cumsum(rng.normal(0, 1, len(monthly_series))))
+    return pd.DataFrame({"usdjpy_log": x}, index=monthly_series.index)

@@ -1,0 +1,68 @@
+"""Config validation: every mistake is one line naming the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from experiments.config import load_config
+from features.errors import ConfigError
+
+MINIMAL = """
+studies:
+  - name: s
+    registered_model: m
+    targets: [digital_proxy.balance]
+    models: [naive, seasonal_naive]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_gets_documented_defaults(tmp_path):
+    config, digest = load_config(write(tmp_path, MINIMAL), base=tmp_path)
+    study = config.studies[0]
+    assert study.backtest.horizon == 12 and study.backtest.n_origins == 24
+    assert study.freq == "MS" and study.season_length == 12
+    assert config.mlruns_dir == tmp_path / "mlruns"
+    assert len(digest) == 64
+
+
+def test_default_config_is_valid():
+    root = Path(__file__).resolve().parents[1]
+    config, _ = load_config(root / "configs" / "default.yaml", base=root)
+    study = config.studies[0]
+    assert study.name == "digital-deficit" and study.registered_model == "digital-deficit"
+    assert len(study.models) >= 8 and study.backtest.n_origins >= 24
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (MINIMAL.replace("naive, seasonal_naive", "naive, lstm"), "unknown model 'lstm'"),
+        (MINIMAL + "    horizon: 3\n", "studies.0.horizon"),
+        (MINIMAL.replace("targets: [digital_proxy.balance]", "targets: []"), "studies.0.targets"),
+        (MINIMAL + "    backtest: {horizon: 0}\n", "studies.0.backtest.horizon"),
+        (MINIMAL + "    frequency: weekly\n", "studies.0.frequency"),
+        ("studies: [", "not valid YAML"),
+        ("- just a list", "expected a mapping"),
+        (MINIMAL.replace("naive, seasonal_naive", "naive, ensemble"), "ensemble.k"),
+    ],
+)
+def test_bad_configs_raise_one_line(tmp_path, text, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), base=tmp_path)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+    assert "c.yaml" in message
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")

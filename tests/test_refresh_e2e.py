@@ -1,0 +1,177 @@
+"""End to end through the real CLI: refresh -> registry alias -> a new process predicts.
+
+One small refresh (two targets, a handful of origins) runs once per module against a sqlite
+store in a temporary directory; the tests then read what it left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "dd-test"
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def write_config(tmp: Path, models: str = "[naive, seasonal_naive, drift, ets, theta, ensemble]",
+                 snapshot_dir: str = "null", name: str = "config.yaml") -> Path:
+    text = f"""
+    mlruns_dir: {tmp / 'mlruns'}
+    series_catalog: {ROOT / 'configs' / 'series.yaml'}
+    snapshot_dir: {snapshot_dir}
+    output_dir: {tmp / 'projections'}
+    n_jobs: 2
+    studies:
+      - name: dd
+        registered_model: {MODEL}
+        targets: [digital_proxy.balance, digital_mof3.balance]
+        models: {models}
+        backtest: {{horizon: 6, n_origins: 4, step: 3}}
+        ensemble: {{k: 2, method: median}}
+        projection_horizon: 24
+    """
+    path = tmp / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def registry_state(tmp: Path) -> list[tuple[str, str, dict]]:
+    """(model, version, aliases of the model) for every registered version in the test store."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp / "mlruns" / "mlflow.db"
+    if not db.exists():
+        return []
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}", registry_uri=f"sqlite:///{db}")
+    state = []
+    for m in client.search_registered_models():
+        aliases = client.get_registered_model(m.name).aliases
+        for v in client.search_model_versions(f"name='{m.name}'"):
+            state.append((m.name, str(v.version), {k: str(a) for k, a in aliases.items()}))
+    return sorted(state)
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("refresh")
+    proc = cli("refresh", "--config", str(write_config(tmp)), cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp, proc
+
+
+def test_refresh_prints_leaderboard_and_registers_champion(refreshed):
+    tmp, proc = refreshed
+    for model in ("naive", "seasonal_naive", "drift", "ets", "theta", "ensemble"):
+        assert model in proc.stdout
+    assert "registered dd-test version 1 as @champion" in proc.stdout
+    assert registry_state(tmp) == [(MODEL, "1", {"champion": "1"})]
+
+
+def test_projections_file_starts_after_last_observation(refreshed):
+    tmp, _ = refreshed
+    proj = pd.read_csv(tmp / "projections" / "dd.csv", parse_dates=["ds"])
+    assert set(proj["unique_id"]) == {"digital_proxy.balance", "digital_mof3.balance"}
+    assert (proj.groupby("unique_id")["ds"].min() == pd.Timestamp("2017-04-01")).all()
+    assert (proj.groupby("unique_id").size() == 24).all()
+    assert (proj["last_observed"] == "2017-03").all()
+    assert proj["data_vintage"].notna().all()
+    assert not list((tmp / "projections").glob(".*.tmp"))
+
+
+def test_new_process_loads_champion_and_predicts_every_target(refreshed):
+    tmp, _ = refreshed
+    script = textwrap.dedent(f"""
+        import json, mlflow, pandas as pd
+        mlflow.set_tracking_uri("sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+        m = mlflow.pyfunc.load_model("models:/{MODEL}@champion")
+        targets = m.metadata.metadata["targets"]
+        df = pd.concat([pd.DataFrame({{"unique_id": u, "ds": pd.date_range(t["first_forecast"], periods=24, freq="MS")}})
+                        for u, t in targets.items()])
+        out = m.predict(df)
+        print(out.to_json(orient="records", date_format="iso"))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = pd.DataFrame(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert list(out.columns) == ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    assert out.groupby("unique_id").size().to_dict() == {"digital_mof3.balance": 24, "digital_proxy.balance": 24}
+    assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all() and (out["yhat_lo_80"] <= out["yhat"]).all()
+    assert (out["yhat"] <= out["yhat_hi_80"]).all() and (out["yhat_hi_80"] <= out["yhat_hi_95"]).all()
+
+
+def test_predict_cli_matches_projections_file(refreshed):
+    tmp, _ = refreshed
+    proc = cli("predict", "--horizon", "24", "--model-uri", f"models:/{MODEL}@champion",
+               "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from io import StringIO
+
+    printed = pd.read_csv(StringIO(proc.stdout), parse_dates=["ds"])
+    saved = pd.read_csv(tmp / "projections" / "dd.csv", parse_dates=["ds"])
+    merged = printed.merge(saved, on=["unique_id", "ds"], suffixes=("", "_saved"))
+    assert len(merged) == 48
+    for col in ("yhat", "yhat_lo_95", "yhat_hi_95"):
+        assert (merged[col] - merged[f"{col}_saved"]).abs().max() < 1e-6
+
+    as_json = cli("predict", "--horizon", "3", "--format", "json", "--series", "digital_mof3.balance",
+                  "--model-uri", f"models:/{MODEL}@champion", "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    assert as_json.returncode == 0, as_json.stderr[-2000:]
+    records = json.loads(as_json.stdout)
+    assert [r["ds"][:7] for r in records] == ["2017-04", "2017-05", "2017-06"]
+
+
+def assert_one_line_failure(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_inputs_fail_in_one_line_and_change_nothing(refreshed):
+    tmp, _ = refreshed
+    before = registry_state(tmp)
+    stamp = (tmp / "projections" / "dd.csv").stat().st_mtime_ns
+
+    assert_one_line_failure(cli("refresh", "--config", str(tmp / "missing.yaml"), cwd=tmp), "config file not found")
+
+    bad_model = write_config(tmp, models="[naive, prophet_xl]", name="bad_model.yaml")
+    assert_one_line_failure(cli("refresh", "--config", str(bad_model), cwd=tmp), "unknown model 'prophet_xl'")
+
+    snap = tmp / "bad_snapshot"
+    src = ROOT / "features" / "data" / "snapshot"
+    snap.mkdir()
+    for f in src.iterdir():
+        (snap / f.name).write_bytes(f.read_bytes())
+    monthly = next(snap.glob("boj_services_monthly*.csv"))
+    lines = monthly.read_text(encoding="utf-8").splitlines()
+    parts = lines[5].split(",")
+    parts[3] = "12x4"  # a non-numeric figure in the value column
+    lines[5] = ",".join(parts)
+    monthly.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad_data = write_config(tmp, snapshot_dir=str(snap), name="bad_data.yaml")
+    assert_one_line_failure(cli("refresh", "--config", str(bad_data), cwd=tmp), monthly.name)
+
+    assert registry_state(tmp) == before
+    assert (tmp / "projections" / "dd.csv").stat().st_mtime_ns == stamp
+
+
+def test_unknown_series_in_predict_is_one_line(refreshed):
+    tmp, _ = refreshed
+    proc = cli("predict", "--series", "nope.balance", "--model-uri", f"models:/{MODEL}@champion",
+               "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    assert_one_line_failure(proc, "unknown series 'nope.balance'")
