@@ -72,10 +72,11 @@ def data_snapshot(
     out: Path = typer.Option(None, "--out", help="Where to write (default: the package's snapshot folder)."),
 ) -> None:
     """Rebuild the bundled snapshot from the reference files of official figures."""
-    from features.snapshot import DEFAULT_SNAPSHOT_DIR, build_snapshot
+    from features.snapshot import DEFAULT_SNAPSHOT_DIR
+    from features.snapshot_build import build_snapshot
 
     manifest = build_snapshot(source, out or DEFAULT_SNAPSHOT_DIR)
-    typer.echo(f"snapshot written: {len(manifest.get('files', manifest))} files, vintage {manifest.get('snapshot_vintage', '?')}")
+    typer.echo(f"snapshot written to {out or DEFAULT_SNAPSHOT_DIR}: {len(manifest['files'])} files, vintage {manifest['snapshot_vintage']}")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 import mlflow
 import pandas as pd
 from filelock import FileLock, Timeout
+from threadpoolctl import threadpool_limits
 
 from experiments.config import RefreshConfig, StudyConfig, load_config
 from experiments.lineage import code_version
@@ -46,18 +47,24 @@ class StudyOutcome:
     projections: pd.DataFrame
     skipped: pd.DataFrame
     champions: dict[str, str]
+    metric: str
     model: PublishedModel
     parent_run_id: str
     projections_path: Path
     seconds: float
-    metrics: pd.DataFrame = field(repr=False)
 
 
-def _study_panel(snapshot: Snapshot, catalog, study: StudyConfig) -> pd.DataFrame:
+@dataclass(frozen=True)
+class StudyData:
+    panel: pd.DataFrame  # unique_id, ds, y and the exogenous columns
+    source_vintage: dict[str, str]  # as-of date of each target's figures
+
+
+def _study_data(snapshot: Snapshot, catalog, study: StudyConfig) -> StudyData:
     panel = build_panel(snapshot, catalog, study.targets, freq=study.freq)
     if study.exog:
         panel = attach_exog(panel, snapshot, freq=study.freq)
-    return panel
+    return StudyData(panel, {uid: catalog.source_vintage(snapshot, uid) for uid in study.targets})
 
 
 def _fit_champion(name: str, uid: str, study: StudyConfig, result, y: pd.Series, X: pd.DataFrame | None):
@@ -82,12 +89,13 @@ def run_study(
     config: RefreshConfig,
     config_hash: str,
     snapshot: Snapshot,
-    panel: pd.DataFrame,
+    data: StudyData,
     client,
     uri: str,
     progress: Progress | None = None,
 ) -> StudyOutcome:
     started = time.perf_counter()
+    panel = data.panel
     exog = [EXOG_COLUMNS[e] for e in study.exog]
     bt = study.backtest
     settings = BacktestSettings(
@@ -102,14 +110,15 @@ def run_study(
     result = cross_validate(panel, base_models, settings, n_jobs=config.n_jobs, exog_columns=exog, progress=report)
     if "ensemble" in study.models:
         result = add_selected_ensemble(result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric)
-    metrics = result.metrics()
     board = leaderboard(result, metric=bt.metric)
     champions = best_models(result, metric=bt.metric)
 
     estimators = {}
-    for uid, name in sorted(champions.items()):
-        y, X = _series_of(panel, uid, study.freq, exog)
-        estimators[uid] = _fit_champion(name, uid, study, result, y, X)
+    # One BLAS/OpenMP thread: on 2 cores default threading made single statsmodels fits 8-17x slower.
+    with threadpool_limits(1):
+        for uid, name in sorted(champions.items()):
+            y, X = _series_of(panel, uid, study.freq, exog)
+            estimators[uid] = _fit_champion(name, uid, study, result, y, X)
 
     known_fx = usdjpy_monthly(snapshot)
     request = pd.concat(
@@ -122,6 +131,7 @@ def run_study(
     projections = project(estimators, request, known_fx, extra_columns=True)
     projections.insert(2, "model", projections["unique_id"].map(champions))
     projections["last_observed"] = projections["unique_id"].map({u: f"{e.cutoff_:%Y-%m}" for u, e in estimators.items()})
+    projections["source_vintage"] = projections["unique_id"].map(data.source_vintage)
     projections["data_vintage"] = snapshot.vintage
 
     meta = {
@@ -138,6 +148,7 @@ def run_study(
                 "model": champions[uid],
                 "last_observed": f"{est.cutoff_:%Y-%m-%d}",
                 "first_forecast": f"{pd.date_range(est.cutoff_, periods=2, freq=study.freq)[1]:%Y-%m-%d}",
+                "source_vintage": data.source_vintage[uid],
             }
             for uid, est in estimators.items()
         },
@@ -157,7 +168,7 @@ def run_study(
         })
         dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
         mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
-        log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, metrics,
+        log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, result.metrics(),
                        result.metrics_by_horizon(), study.model_params, champions)
         mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
         mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
@@ -169,8 +180,8 @@ def run_study(
     write_text_atomic(out_path, projections.to_csv(index=False))
     return StudyOutcome(
         study=study.name, leaderboard=board, projections=projections, skipped=result.skipped,
-        champions=champions, model=published, parent_run_id=parent.info.run_id,
-        projections_path=out_path, seconds=time.perf_counter() - started, metrics=metrics,
+        champions=champions, metric=bt.metric, model=published, parent_run_id=parent.info.run_id,
+        projections_path=out_path, seconds=time.perf_counter() - started,
     )
 
 
@@ -183,7 +194,7 @@ def run_refresh(
     snapshot = load_snapshot(config.snapshot_dir)
     catalog = load_catalog(config.series_catalog)
     # Build every panel up front: unknown series and bad data fail here, before any write.
-    panels = {study.name: _study_panel(snapshot, catalog, study) for study in config.studies}
+    study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +206,7 @@ def run_refresh(
     try:
         client = use_tracking(uri)
         return [
-            run_study(study, config, config_hash, snapshot, panels[study.name], client, uri, progress)
+            run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress)
             for study in config.studies
         ]
     finally:

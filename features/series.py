@@ -173,6 +173,15 @@ class SeriesCatalog:
         spec = self.spec(series_id)
         return list(spec.sum) if isinstance(spec, SumSeries) else []
 
+    def source_vintage(self, snapshot: Snapshot, series_id: str) -> str:
+        """Newest vintage among the figures a series is built from (its data's as-of date)."""
+        spec = self.spec(series_id)
+        if isinstance(spec, SumSeries):
+            return max(self.source_vintage(snapshot, part) for part in spec.sum)
+        frame = snapshot.boj_monthly
+        rows = frame[(frame["item"] == spec.item) & (frame["flow"] == spec.flow)]
+        return str(rows["vintage"].max()) if len(rows) else ""
+
     def _monthly(self, snapshot: Snapshot, series_id: str) -> pd.Series:
         """Monthly series on a regular MS grid over its own span (untrimmed gaps kept as NaN)."""
         spec = self.spec(series_id)

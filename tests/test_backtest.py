@@ -307,7 +307,7 @@ def test_leaderboard_ranks_by_metric_with_ties_by_name_and_partial_coverage_last
     board = leaderboard(result, "mase")
     assert board["model"].tolist() == ["a_model", "b_model", "worse", "partial"]
     assert board["rank"].tolist() == [1, 2, 3, 4]
-    assert board["full_coverage"].tolist() == [True, True, True, False]
+    assert board["comparable"].tolist() == [True, True, True, False]
     assert best_models(result, "mase") == {"s": "a_model"}
     assert best_models(_hand_result({"only": [1.0] * 3}), "rmse") == {"s": "only"}
     with pytest.raises(ValueError):
@@ -324,3 +324,17 @@ def test_real_models_run_through_the_engine(monthly_series):
     table = result.metrics()
     assert set(table["model"]) == {"seasonal_naive", "ets"} and (table["n_origins"] == 4).all()
     assert (table["mase"] < 3).all()
+
+
+def test_models_with_different_coverage_are_compared_on_shared_folds():
+    # "long" covers 10 origins, poor on the first four (short histories) and 1.0 after;
+    # "short" covers the last 6 with 1.5 everywhere. Over its own folds "long" averages 2.2 and
+    # would lose; on the six folds both have, it wins with 1.0.
+    errors = {"long": [4.0] * 4 + [1.0] * 6, "short": [0.0] * 4 + [1.5] * 6}
+    result = _hand_result(errors, n_origins={"short": 6})
+    board = leaderboard(result, "mase")
+    assert board["model"].tolist() == ["long", "short"]
+    assert board["comparable"].tolist() == [True, True]
+    assert board["n_origins"].tolist() == [6, 6]
+    assert board["mase"].tolist() == [1.0, 1.5]
+    assert best_models(result, "mase") == {"s": "long"}

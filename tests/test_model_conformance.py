@@ -184,3 +184,26 @@ def test_quarterly_and_annual_series_are_forecast(name, freq, season_length):
     out = make_model(name, season_length).fit(y).predict(8)
     assert out.index[0] == y.index[-1] + y.index.freq
     assert np.isfinite(out.to_numpy()).all()
+
+
+def test_persistence_round_trip(name, monthly_series, monthly_exog, tmp_path):
+    """The registered pyfunc ships fitted estimators with joblib: a reloaded one predicts the same."""
+    import joblib
+
+    model = _model(name)
+    X = monthly_exog if model.uses_exog else None
+    model.fit(monthly_series, X)
+    X_future = _future_exog(monthly_exog) if model.uses_exog else None
+    before = model.predict(HORIZON, X_future)
+    joblib.dump(model, tmp_path / "m.joblib")
+    after = joblib.load(tmp_path / "m.joblib").predict(HORIZON, X_future)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_update_refuses_changed_exog_columns(name, monthly_series, monthly_exog):
+    model = _model(name)
+    if not model.uses_exog:
+        pytest.skip("model reads no exogenous regressors")
+    model.fit(monthly_series.iloc[:-6], monthly_exog.iloc[:-6])
+    with pytest.raises(ValueError, match="exogenous columns"):
+        model.update(monthly_series, None)

@@ -11,8 +11,8 @@ from collections.abc import Hashable
 
 import pandas as pd
 
-from forecast.backtest.engine import FORECAST_COLUMNS, BacktestResult, score_forecasts
-from forecast.backtest.leaderboard import check_metric, order_models
+from forecast.backtest.engine import FORECAST_COLUMNS, BacktestResult
+from forecast.backtest.leaderboard import check_metric, rank_models
 from forecast.models.base import PREDICTION_COLUMNS, order_intervals
 
 COMBINE_METHODS: tuple[str, ...] = ("median", "mean")
@@ -28,7 +28,7 @@ def honest_members(result: BacktestResult, k: int = 3, metric: str = "mase") -> 
 
     Columns ``unique_id, cutoff, members`` (tuple of model names, best first) and ``fallback``.
     Candidates are the base models with a forecast at the cutoff, ranked by ``metric`` on their
-    points with ``ds <= cutoff`` (see :func:`~forecast.backtest.leaderboard.order_models`); the best
+    points with ``ds <= cutoff`` (see :func:`~forecast.backtest.leaderboard.rank_models`); the best
     ``k`` are kept. At the first origins no error is known yet, so all candidates are combined and
     ``fallback`` is True: an equal-weight combination is the usual prior when nothing is known.
     """
@@ -39,10 +39,9 @@ def honest_members(result: BacktestResult, k: int = 3, metric: str = "mase") -> 
     for uid, series in base_forecasts(result).groupby("unique_id", sort=True):
         for cutoff in sorted(series["cutoff"].unique()):
             candidates = sorted(series.loc[series["cutoff"] == cutoff, "model"].unique())
-            known = series[(series["ds"] <= cutoff) & series["model"].isin(candidates)]
-            scores = score_forecasts(known, by=("model",)).dropna(subset=[metric])
-            fallback = scores.empty
-            members = candidates if fallback else order_models(scores, metric)[: int(k)]
+            known = series[(series["ds"] <= cutoff) & series["model"].isin(candidates)].dropna(subset=["y"])
+            fallback = known.empty
+            members = candidates if fallback else rank_models(known, metric)["model"].tolist()[: int(k)]
             rows.append({"unique_id": uid, "cutoff": cutoff, "members": tuple(members), "fallback": fallback})
     return pd.DataFrame(rows, columns=["unique_id", "cutoff", "members", "fallback"])
 
@@ -76,8 +75,8 @@ def add_selected_ensemble(
 def select_members(result: BacktestResult, unique_id: Hashable, k: int = 3, metric: str = "mase") -> list[str]:
     """The best ``k`` base models of one series ranked on the whole backtest, for the production
     ensemble fitted on all data (no later fold exists to be flattered there)."""
-    scores = score_forecasts(base_forecasts(result), by=("unique_id", "model"))
-    scores = scores[scores["unique_id"] == unique_id]
-    if scores.empty:
+    series = base_forecasts(result)
+    series = series[series["unique_id"] == unique_id]
+    if series.empty:
         raise ValueError(f"no backtest forecasts for series {unique_id!r}")
-    return order_models(scores, metric)[: int(k)]
+    return rank_models(series, metric)["model"].tolist()[: int(k)]

@@ -6,7 +6,7 @@ from collections.abc import Hashable
 
 import pandas as pd
 
-from forecast.backtest.engine import METRIC_COLUMNS, BacktestResult
+from forecast.backtest.engine import METRIC_COLUMNS, BacktestResult, score_forecasts
 
 # Metrics where lower is better; coverage is not one (it should sit near its nominal level).
 RANKING_METRICS: tuple[str, ...] = ("mase", "smape", "rmse", "mae", "pinball")
@@ -17,40 +17,52 @@ def check_metric(metric: str) -> None:
         raise ValueError(f"cannot rank by {metric!r}; choose one of {', '.join(RANKING_METRICS)}")
 
 
-def order_models(scores: pd.DataFrame, metric: str) -> list[str]:
-    """Model names of one series, best first, from a frame with ``model``, ``metric``, ``n_origins``.
+def rank_models(forecasts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Score and order the models of ONE series on the folds they share; best first.
 
-    Models scored on fewer origins than the best-covered model come after every fully covered one:
-    their average runs over fewer (usually later, longer-history) folds, so it is not comparable and
-    a model scored only on a few easy folds could otherwise win by luck. Within each group: the
-    metric ascending (NaN last), then the name, so ties are broken deterministically.
+    Models can cover different origins (a model needing 28 observations starts later than seasonal
+    naive on a 39-month series), and averages over different folds are not comparable: early
+    folds with short histories are harder. So the *comparable* models (those covering more than
+    half as many origins as the best-covered one) are scored only on the cutoffs that all of them
+    share; the others are scored on their own folds and ranked after every comparable model,
+    so that a model seen on a few easy folds cannot win by luck. Within each group: the metric
+    ascending (NaN last), then the name, so ties break deterministically.
+    Returns the metric columns of :func:`score_forecasts` plus ``model`` and ``comparable``.
     """
     check_metric(metric)
-    ordered = scores.assign(_partial=scores["n_origins"] < scores["n_origins"].max()).sort_values(
-        ["_partial", metric, "model"], na_position="last", kind="stable"
+    cutoffs = forecasts.groupby("model")["cutoff"].agg(lambda c: frozenset(c))
+    most = max(len(c) for c in cutoffs)
+    comparable = sorted(m for m, c in cutoffs.items() if len(c) > most / 2)
+    common = frozenset.intersection(*(cutoffs[m] for m in comparable))
+    on_common = forecasts[forecasts["model"].isin(comparable) & forecasts["cutoff"].isin(common)]
+    others = forecasts[~forecasts["model"].isin(comparable)]
+    scores = pd.concat(
+        [score_forecasts(on_common, by=("model",)).assign(comparable=True),
+         score_forecasts(others, by=("model",)).assign(comparable=False)],
+        ignore_index=True,
     )
-    return ordered["model"].tolist()
+    return scores.sort_values(["comparable", metric, "model"], ascending=[False, True, True],
+                              na_position="last", kind="stable", ignore_index=True)
 
 
 def leaderboard(result: BacktestResult, metric: str = "mase") -> pd.DataFrame:
-    """Per series, every model with its metrics and ``rank`` (1 = best, as in :func:`order_models`).
+    """Per series, every model with its metrics and ``rank`` (1 = best, as in :func:`rank_models`).
 
-    Columns: ``unique_id, rank, model``, the metric columns of :meth:`BacktestResult.metrics`,
-    and ``full_coverage`` (scored on as many origins as the best-covered model of the series).
+    Columns: ``unique_id, rank, model``, the metric columns of :meth:`BacktestResult.metrics`
+    (computed on the folds the comparable models share) and ``comparable``.
     """
     check_metric(metric)
     tables = []
-    for uid, scores in result.metrics().groupby("unique_id", sort=True):
-        order = order_models(scores, metric)
-        table = scores.set_index("model").loc[order].reset_index()
+    for uid, series in result.forecasts.groupby("unique_id", sort=True):
+        table = rank_models(series, metric)
+        table.insert(0, "unique_id", uid)
         table.insert(1, "rank", range(1, len(table) + 1))
-        table["full_coverage"] = table["n_origins"] == table["n_origins"].max()
         tables.append(table)
-    columns = ["unique_id", "rank", "model", *METRIC_COLUMNS, "full_coverage"]
+    columns = ["unique_id", "rank", "model", *METRIC_COLUMNS, "comparable"]
     return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
 
 
 def best_models(result: BacktestResult, metric: str = "mase") -> dict[Hashable, str]:
-    """The rank-1 model of each series: the best among the models scored on the most origins."""
+    """The rank-1 model of each series: the best comparable model on their shared folds."""
     board = leaderboard(result, metric)
     return dict(zip(board.loc[board["rank"] == 1, "unique_id"], board.loc[board["rank"] == 1, "model"]))

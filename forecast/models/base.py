@@ -86,6 +86,10 @@ class BaseForecaster(BaseEstimator):
         X = self._check_X(X, y.index)
         if y.index[-1] < self.cutoff_:
             raise ValueError("update needs a series that ends at or after the current cutoff")
+        columns = list(X.columns) if X is not None else []
+        if columns != self.exog_columns_:
+            # The fitted state (regression coefficients, regressor scaling) belongs to these columns.
+            raise ValueError(f"update got exogenous columns {columns}, the model was fitted with {self.exog_columns_}")
         self._check_applicable(y)
         self._update(y, X)
         self.cutoff_ = y.index[-1]
