@@ -14,9 +14,10 @@ import experiments.runtime  # noqa: F401  (must precede mlflow/prophet imports)
 import click
 import typer
 
+from experiments.cli_data import data_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast Japan's digital deficit: refresh models, predict, manage data.")
-data_app = typer.Typer(no_args_is_help=True, help="The bundled official-data snapshot.")
 app.add_typer(data_app, name="data")
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
@@ -64,19 +65,6 @@ def predict(
         sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
     else:
         sys.stdout.write(frame.to_csv(index=False, date_format="%Y-%m-%d"))
-
-
-@data_app.command("snapshot")
-def data_snapshot(
-    source: Path = typer.Option(Path("../shared/data"), "--from", help="Folder of the reference files (SOURCES.md)."),
-    out: Path = typer.Option(None, "--out", help="Where to write (default: the package's snapshot folder)."),
-) -> None:
-    """Rebuild the bundled snapshot from the reference files of official figures."""
-    from features.snapshot import DEFAULT_SNAPSHOT_DIR
-    from features.snapshot_build import build_snapshot
-
-    manifest = build_snapshot(source, out or DEFAULT_SNAPSHOT_DIR)
-    typer.echo(f"snapshot written to {out or DEFAULT_SNAPSHOT_DIR}: {len(manifest['files'])} files, vintage {manifest['snapshot_vintage']}")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from features.snapshot import (
     AI_FILE, BOJ_FILE, DIGITAL_FILE, MANIFEST, MANIFEST_SCHEMA_VERSION, SOURCES_FILE, USDJPY_FILE, WDI_FILE,
     read_csv_text, require_columns, sha256_hex,
 )
-from features.sources import SOURCE_REGISTRY
+from features.source_registry import SOURCE_REGISTRY
 
 
 

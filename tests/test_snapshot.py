@@ -13,7 +13,7 @@ from features import schemas
 from features.errors import DataValidationError
 from features.snapshot import DEFAULT_SNAPSHOT_DIR, MANIFEST, load_snapshot
 from features.snapshot_build import build_snapshot
-from features.sources import SOURCE_REGISTRY
+from features.source_registry import SOURCE_REGISTRY
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BAD = Path(__file__).resolve().parent / "data"
