@@ -14,11 +14,17 @@ import experiments.runtime  # noqa: F401  (must precede mlflow/prophet imports)
 import click
 import typer
 
+from experiments.cli_backtest import backtest as backtest_command
 from experiments.cli_data import data_app
+from experiments.cli_registry import registry_app
+from experiments.cli_scenarios import scenarios_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast Japan's digital deficit: refresh models, predict, manage data.")
 app.add_typer(data_app, name="data")
+app.add_typer(scenarios_app, name="scenarios")
+app.command("backtest")(backtest_command)
+app.add_typer(registry_app, name="registry")
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 DEFAULT_MODEL_URI = "models:/digital-deficit@champion"
@@ -33,6 +39,8 @@ class OutputFormat(str, Enum):
 def refresh(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Refresh config (YAML)."),
     n_jobs: int | None = typer.Option(None, "--n-jobs", min=1, help="Parallel workers (overrides the config)."),
+    force_promote: bool = typer.Option(False, "--force-promote",
+                                       help="Make the new model champion whatever the gate says (recorded as forced)."),
 ) -> None:
     """Validate data, backtest every model, register the winners and write projections."""
     from rich.console import Console
@@ -43,7 +51,7 @@ def refresh(
 
     err = Console(stderr=True)
     with progress_reporter(err) as progress:
-        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress)
+        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote)
     out = Console()
     for outcome in outcomes:
         print_outcome(out, outcome)
@@ -82,7 +90,7 @@ def main() -> None:
     except click.exceptions.Abort:
         print("error: aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
+    except (click.ClickException, typer._click.exceptions.ClickException) as exc:  # typer 0.29 vendors click
         print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except DeficitError as exc:

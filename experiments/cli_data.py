@@ -1,4 +1,4 @@
-"""``deficit data ...``: the official-data snapshot and, later, connectors and vintages."""
+"""``deficit data ...``: the official-data snapshot, the connectors and the vintage store."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from pathlib import Path
 
 import typer
 
-data_app = typer.Typer(no_args_is_help=True, help="Official data: the bundled snapshot.")
+from experiments.cli_vintages import COMMANDS as VINTAGE_COMMANDS
+
+data_app = typer.Typer(no_args_is_help=True, help="Official data: the bundled snapshot, BOJ/MOF connectors, vintages.")
+for _name, _command in VINTAGE_COMMANDS.items():
+    data_app.command(_name)(_command)
 
 
 @data_app.command("snapshot")

@@ -15,7 +15,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
+from experiments.annual_config import AnnualStudyConfig
 from features.errors import ConfigError
+from features.sources.boj_api import DEFAULT_BASE_URL
 from forecast.models.registry import available_models
 
 FREQ_ALIAS: dict[str, str] = {"monthly": "MS", "quarterly": "QS", "annual": "YS"}
@@ -32,12 +35,35 @@ class BacktestConfig(_Strict):
     n_origins: int = Field(24, ge=1)
     step: int = Field(1, ge=1)
     refit_every: int = Field(1, ge=1)
+    # Start each refit's optimiser from the previous origin's parameters (BacktestSettings.warm_start).
+    warm_start: bool = False
+    # Origins per parallel task; null keeps each (series, model) pair in one task.
+    origins_per_task: int | None = Field(12, ge=1)
     metric: Metric = "mase"
+    # Drivers after the cutoff: "last_value" carries the last known value forward; "forecast" uses
+    # each driver's own forecast (USD/JPY: a random walk, the same point path). Modes listed in
+    # compare_exog_modes (e.g. oracle = realised future drivers, an upper bound) are scored beside
+    # it in leaderboard_exog_modes.csv and never ranked or selected. publication_lag_days: each
+    # origin sees only target periods published by then (monthly BoP: about 42 days).
+    exog_mode: Literal["last_value", "forecast"] = "last_value"
+    compare_exog_modes: list[Literal["oracle", "last_value", "forecast"]] = []
+    compare_exog_every: int = Field(3, ge=1)  # compare at every k-th origin (newest first): 1/k the cost
+    publication_lag_days: int = Field(0, ge=0)
 
 
 class EnsembleConfig(_Strict):
     k: int = Field(3, ge=2)
     method: Literal["mean", "median"] = "median"
+
+
+class GateConfig(_Strict):
+    """Champion/challenger rule: promote only if better by ``margin`` (relative) on ``metric``
+    (default: the backtest metric) AND a one-sided Diebold-Mariano test rejects equal accuracy
+    at level ``alpha``."""
+
+    metric: Metric | None = None
+    margin: float = Field(0.02, ge=0, lt=1)
+    alpha: float = Field(0.05, gt=0, lt=1)
 
 
 class StudyConfig(_Strict):
@@ -50,6 +76,7 @@ class StudyConfig(_Strict):
     model_params: dict[str, dict] = {}
     backtest: BacktestConfig = BacktestConfig()
     ensemble: EnsembleConfig = EnsembleConfig()
+    gate: GateConfig = GateConfig()
     projection_horizon: int = Field(24, ge=1)
 
     @field_validator("models")
@@ -81,14 +108,39 @@ class StudyConfig(_Strict):
         return SEASON_LENGTH[self.frequency]
 
 
+class DataConfig(_Strict):
+    """Official data for the refresh: the vintage store and, optionally, a BOJ API fetch first."""
+
+    dir: Path = DEFAULT_DATA_DIR
+    vintage: str = Field(NEWEST, pattern=rf"^({NEWEST}|{BUNDLED}|[0-9a-f]{{4,16}})$")
+    fetch: bool = False
+    on_fetch_error: Literal["use_local", "fail"] = "use_local"
+    boj_api_url: str = DEFAULT_BASE_URL
+    boj_catalogue: Path = DEFAULT_BOJ_CATALOGUE
+
+    @model_validator(mode="after")
+    def _fetch_uses_newest(self) -> "DataConfig":
+        if self.fetch and self.vintage != NEWEST:
+            raise ValueError(f"fetch: true stores a new vintage, so vintage must be '{NEWEST}'")
+        return self
+
+
 class RefreshConfig(_Strict):
     tracking_uri: str | None = None
     mlruns_dir: Path = Path("mlruns")
     series_catalog: Path = Path("configs/series.yaml")
     snapshot_dir: Path | None = None
+    data: DataConfig = DataConfig()
     output_dir: Path = Path("projections")
     n_jobs: int = Field(2, ge=1)
+    # Remote tracking servers: MLflow's own HTTP retries, with exponential backoff, before giving up.
+    tracking_retries: int = Field(4, ge=0)
+    tracking_backoff_seconds: int = Field(1, ge=0)  # MLflow takes whole seconds
     studies: list[StudyConfig] = Field(min_length=1)
+    # Annual projection studies with drivers and scenarios (experiments/annual_study.py), and the
+    # scenario folder whose definitions monthly models also serve (pyfunc param ``scenario``).
+    annual_studies: list[AnnualStudyConfig] = []
+    scenarios_dir: Path | None = None  # null: the scenarios shipped with the package (configs/scenarios)
 
     @model_validator(mode="after")
     def _unique_studies(self) -> "RefreshConfig":
@@ -107,7 +159,12 @@ class RefreshConfig(_Strict):
                 "mlruns_dir": absolute(self.mlruns_dir),
                 "series_catalog": absolute(self.series_catalog),
                 "snapshot_dir": absolute(self.snapshot_dir),
+                "data": self.data.model_copy(
+                    update={"dir": absolute(self.data.dir), "boj_catalogue": absolute(self.data.boj_catalogue)}
+                ),
                 "output_dir": absolute(self.output_dir),
+                "annual_studies": [a.resolve(base) for a in self.annual_studies],
+                "scenarios_dir": absolute(self.scenarios_dir),
             }
         )
 

@@ -1,24 +1,22 @@
-"""Log the fitted champions as one pyfunc model, register it, and point ``@champion`` at it."""
+"""Log the fitted champions as one pyfunc model (models-from-code plus fitted-estimator artifacts)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.tracking import MlflowClient
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.models.model import ModelInfo
+from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
 from experiments.projection import OUTPUT_COLUMNS
 from forecast.models.base import BaseForecaster
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
-CHAMPION_ALIAS = "champion"
 # The model runs in the environment that has this package installed (``--env-manager local``);
 # these pins document that environment for anyone rebuilding it.
 PIP_REQUIREMENTS = [
@@ -38,24 +36,18 @@ INPUT_SCHEMA = Schema(
         ColSpec("double", "usdjpy", required=False),
     ]
 )
+# Declared so MLflow passes ``params={"scenario": ...}`` through to predict instead of dropping it.
+PARAMS_SCHEMA = ParamSchema([ParamSpec("scenario", "string", "baseline")])
 OUTPUT_SCHEMA = Schema([ColSpec("string", "unique_id"), ColSpec("datetime", "ds")] + [ColSpec("double", c) for c in OUTPUT_COLUMNS[2:]])
 
 
-@dataclass(frozen=True)
-class PublishedModel:
-    name: str
-    version: str
-    model_uri: str
-
-
-def publish_model(
-    client: MlflowClient,
-    registered_name: str,
+def log_forecast_model(
     estimators: dict[str, BaseForecaster],
     meta: dict,
     known_usdjpy: pd.Series,
-) -> PublishedModel:
-    """Log inside the active run, register a new version and give it the champion alias."""
+) -> ModelInfo:
+    """Log the fitted champions as one pyfunc model inside the active run (not registered yet:
+    the gate decides how it enters the registry, see experiments.model_registry)."""
     input_example = pd.DataFrame(
         {
             "unique_id": list(estimators),
@@ -75,12 +67,9 @@ def publish_model(
                 "meta": str(tmp / "meta.json"),
                 "usdjpy": str(tmp / "usdjpy.csv"),
             },
-            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA),
+            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
             input_example=input_example,
             pip_requirements=PIP_REQUIREMENTS,
-            registered_model_name=registered_name,
             metadata=meta,
         )
-    version = str(info.registered_model_version)
-    client.set_registered_model_alias(registered_name, CHAMPION_ALIAS, version)
-    return PublishedModel(registered_name, version, f"models:/{registered_name}@{CHAMPION_ALIAS}")
+    return info

@@ -43,8 +43,13 @@ def project_series(
     ds: pd.DatetimeIndex,
     known_usdjpy: pd.Series,
     override_usdjpy: pd.Series | None = None,
+    fx_multiplier: float = 1.0,
 ) -> pd.DataFrame:
-    """Forecast rows for the requested months ``ds`` (all after the estimator's cutoff)."""
+    """Forecast rows for the requested months ``ds`` (all after the estimator's cutoff).
+
+    ``fx_multiplier`` scales the USD/JPY path where it was not given as input (a scenario, e.g.
+    1.15 for a 15% weaker yen).
+    """
     ds = pd.DatetimeIndex(ds).sort_values()
     if ds[0] <= estimator.cutoff_:
         raise ProjectionRequestError(
@@ -55,6 +60,7 @@ def project_series(
     if len(missing):
         raise ProjectionRequestError(f"month {missing[0]:%Y-%m-%d} is not on the model's {estimator.freq_.freqstr} grid")
     level, source = usdjpy_path(full, known_usdjpy, override_usdjpy)
+    level = level.where(source == "input", level * fx_multiplier)
     X_future = fx_regressors(level) if estimator.exog_columns_ else None
     pred = estimator.predict(len(full), X_future).rename(columns=_RENAME)
     pred["usdjpy_assumed"] = level
@@ -67,6 +73,7 @@ def project(
     request: pd.DataFrame,
     known_usdjpy: pd.Series,
     extra_columns: bool = False,
+    fx_multiplier: float = 1.0,
 ) -> pd.DataFrame:
     """Answer a request frame (``ds``, optional ``unique_id``, optional ``usdjpy``)."""
     if "ds" not in request.columns:
@@ -84,7 +91,8 @@ def project(
         override = None
         if "usdjpy" in rows.columns and rows["usdjpy"].notna().any():
             override = rows.dropna(subset=["usdjpy"]).set_index("ds")["usdjpy"].astype(float)
-        pred = project_series(estimators[uid], pd.DatetimeIndex(rows["ds"].unique()), known_usdjpy, override)
+        pred = project_series(estimators[uid], pd.DatetimeIndex(rows["ds"].unique()), known_usdjpy, override,
+                              fx_multiplier)
         frames.append(pred.rename_axis("ds").reset_index().assign(unique_id=uid))
     out = pd.concat(frames, ignore_index=True)
     columns = OUTPUT_COLUMNS + (["usdjpy_assumed", "usdjpy_source"] if extra_columns else [])

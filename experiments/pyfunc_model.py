@@ -6,7 +6,10 @@ capturing the whole refresh process, and keeps what runs at serving time readabl
 
 Input: a frame with ``ds`` (forecast months), optional ``unique_id`` (all series when absent) and
 optional ``usdjpy`` (yen per dollar; published values, then the last one carried forward, when
-absent). Output: ``unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``.
+absent). Parameter ``scenario`` (default ``baseline``): one of the scenarios stored in the
+model's metadata (configs/scenarios at publication): its USD/JPY change scales the USD/JPY path
+where no ``usdjpy`` is given, its overlays are added; an unknown name is an error listing the
+known ones. Output: ``unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from experiments.projection import project
+from experiments.scenarios import apply_overlays, pick, served_scenarios
 
 
 class DeficitForecastModel(PythonModel):
@@ -28,11 +32,14 @@ class DeficitForecastModel(PythonModel):
             self.meta = json.load(fh)
         fx = pd.read_csv(context.artifacts["usdjpy"], parse_dates=["ds"])
         self.known_usdjpy = fx.set_index("ds")["usdjpy"].asfreq("MS")
+        self.scenarios = served_scenarios(self.meta)
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
-        return project(self.estimators, model_input, self.known_usdjpy)
+        scenario = self.scenarios[pick(self.scenarios, (params or {}).get("scenario"))]
+        out = project(self.estimators, model_input, self.known_usdjpy, fx_multiplier=scenario.fx_multiplier)
+        return apply_overlays(out, scenario, self.meta.get("freq", "MS"))
 
 
 mlflow.models.set_model(DeficitForecastModel())

@@ -8,6 +8,10 @@ interleaving.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,19 +23,27 @@ import pandas as pd
 from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
+from experiments.annual_study import prepare_annual_studies, run_annual_studies
 from experiments.config import RefreshConfig, StudyConfig, load_config
+from experiments.exog_settings import study_exog_options
+from experiments.scenarios import load_scenarios
 from experiments.lineage import code_version
-from experiments.model_publish import PublishedModel, publish_model
+from experiments import model_registry as registry
+from experiments.gate import GateDecision
+from experiments.model_publish import log_forecast_model
+from experiments.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
 from experiments.projection import project
+from experiments.refresh_data import prepare_data
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
 from features.atomic import write_text_atomic
 from features.errors import DeficitError
 from features.exog import attach_exog, usdjpy_monthly
 from features.series import build_panel, load_catalog
-from features.snapshot import Snapshot, load_snapshot
+from features.snapshot import Snapshot
 from forecast.backtest.engine import BacktestSettings, cross_validate
 from forecast.backtest.ensemble import add_selected_ensemble, select_members
+from forecast.backtest.exog_report import exog_mode_board
 from forecast.backtest.leaderboard import best_models, leaderboard
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.registry import make_model
@@ -42,16 +54,31 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class StudyOutcome:
+    """What a study's refresh did. ``unchanged_version`` is set (and the rest empty) when the same
+    data and study settings were already registered, so nothing was recomputed."""
+
     study: str
-    leaderboard: pd.DataFrame
-    projections: pd.DataFrame
-    skipped: pd.DataFrame
-    champions: dict[str, str]
-    metric: str
-    model: PublishedModel
-    parent_run_id: str
-    projections_path: Path
+    registered_model: str
     seconds: float
+    unchanged_version: str | None = None
+    leaderboard: pd.DataFrame | None = None
+    projections: pd.DataFrame | None = None
+    skipped: pd.DataFrame | None = None
+    champions: dict[str, str] | None = None
+    metric: str = "mase"
+    version: str | None = None
+    decision: GateDecision | None = None
+    parent_run_id: str | None = None
+    projections_path: Path | None = None
+    exog_board: pd.DataFrame | None = None  # forecast vs oracle drivers (experiments/report_exog.py)
+    publication_lag_days: int = 0
+
+
+def study_fingerprint(study: StudyConfig, catalog_path: Path) -> str:
+    """Hash of everything that defines a study's result apart from the data: its settings and
+    the series definitions. Two refreshes with the same fingerprint and data are the same job."""
+    payload = study.model_dump_json() + Path(catalog_path).read_text(encoding="utf-8")
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -93,14 +120,32 @@ def run_study(
     client,
     uri: str,
     progress: Progress | None = None,
+    force_promote: bool = False,
+    data_tags: dict[str, str] | None = None,
 ) -> StudyOutcome:
     started = time.perf_counter()
+    lineage = {
+        "data_vintage": snapshot.vintage,
+        "data_sha256": snapshot.sha256,
+        **(data_tags or {}),  # the local vintage id and what the fetch step did
+        "study_sha256": study_fingerprint(study, config.series_catalog),
+        "config_sha256": config_hash,
+        "code_version": code_version(),
+    }
+    done = registry.find_version(client, study.registered_model,
+                                 {k: lineage[k] for k in ("data_sha256", "study_sha256")})
+    if done is not None and not force_promote:
+        return StudyOutcome(study.name, study.registered_model, time.perf_counter() - started,
+                            unchanged_version=str(done.version))
+
     panel = data.panel
     exog = [EXOG_COLUMNS[e] for e in study.exog]
     bt = study.backtest
     settings = BacktestSettings(
         horizon=bt.horizon, n_origins=bt.n_origins, step=bt.step, refit_every=bt.refit_every,
+        warm_start=bt.warm_start, origins_per_task=bt.origins_per_task,
         season_length=study.season_length,
+        exog_mode=bt.exog_mode, publication_lag_days=bt.publication_lag_days, exog_options=study_exog_options(bt),
     )
     base_models = {
         name: make_model(name, study.season_length, study.model_params.get(name))
@@ -111,7 +156,11 @@ def run_study(
     if "ensemble" in study.models:
         result = add_selected_ensemble(result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric)
     board = leaderboard(result, metric=bt.metric)
+    exog_board = exog_mode_board(result)  # oracle rows are labelled upper bounds, never ranked
     champions = best_models(result, metric=bt.metric)
+    recipe = study_recipe(study, champions)
+    decision, previous = gate_candidate(client, study, result, champions, panel, settings, exog,
+                                        config.n_jobs, force_promote)
 
     estimators = {}
     # One BLAS/OpenMP thread: on 2 cores default threading made single statsmodels fits 8-17x slower.
@@ -138,11 +187,10 @@ def run_study(
         "study": study.name,
         "frequency": study.frequency,
         "freq": study.freq,
-        "data_vintage": snapshot.vintage,
-        "data_sha256": snapshot.sha256,
-        "config_sha256": config_hash,
-        "code_version": code_version(),
+        **lineage,
         "metric": bt.metric,
+        "recipe": recipe,
+        "scenarios": {name: s.summary() for name, s in load_scenarios(config.scenarios_dir).items()},
         "targets": {
             uid: {
                 "model": champions[uid],
@@ -153,48 +201,76 @@ def run_study(
             for uid, est in estimators.items()
         },
     }
+    scores = board[board["rank"] == 1].set_index("unique_id")[bt.metric]
+    version_tags = {
+        **lineage,
+        RECIPE_TAG: json.dumps(recipe, sort_keys=True),
+        f"backtest_{bt.metric}_mean": f"{scores.mean():.6g}",
+        **{f"backtest_{bt.metric}.{uid}": f"{v:.6g}" for uid, v in scores.items()},
+    }
 
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as parent:
-        mlflow.set_tags({
-            "data_vintage": snapshot.vintage, "data_sha256": snapshot.sha256,
-            "config_sha256": config_hash, "code_version": meta["code_version"], "kind": "refresh",
-        })
+        mlflow.set_tags({**lineage, "kind": "refresh"})
         mlflow.log_params({
             "frequency": study.frequency, "targets": ",".join(study.targets), "models": ",".join(study.models),
             "horizon": bt.horizon, "n_origins": bt.n_origins, "step": bt.step, "refit_every": bt.refit_every,
             "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
-            "exog_mode": "last_value", "n_jobs": config.n_jobs,
+            "exog_mode": bt.exog_mode, "publication_lag_days": bt.publication_lag_days,
+            "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
+            "gate_alpha": study.gate.alpha,
         })
         dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
         mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
         log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, result.metrics(),
                        result.metrics_by_horizon(), study.model_params, champions)
         mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
+        mlflow.log_text(exog_board.to_csv(index=False), "leaderboard_exog_modes.csv")
         mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
         mlflow.log_text(projections.to_csv(index=False), "projections.csv")
-        published = publish_model(client, study.registered_model, estimators, meta, known_fx)
-        mlflow.set_tag("registered_model_version", published.version)
+        mlflow.set_tags(decision.tags())
+        info = log_forecast_model(estimators, meta, known_fx)
+        registration = register_candidate(client, study.registered_model, info.model_uri, parent.info.run_id,
+                                          info.model_id, version_tags, decision, previous)
+        mlflow.set_tag("registered_model_version", str(registration.version.version))
 
-    out_path = config.output_dir / f"{study.name}.csv"
+    # The projections file always holds the champion's view; a challenger's goes beside it.
+    suffix = "" if decision.promote else ".challenger"
+    out_path = config.output_dir / f"{study.name}{suffix}.csv"
     write_text_atomic(out_path, projections.to_csv(index=False))
     return StudyOutcome(
-        study=study.name, leaderboard=board, projections=projections, skipped=result.skipped,
-        champions=champions, metric=bt.metric, model=published, parent_run_id=parent.info.run_id,
-        projections_path=out_path, seconds=time.perf_counter() - started,
+        study=study.name, registered_model=study.registered_model, seconds=time.perf_counter() - started,
+        leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,
+        metric=bt.metric, version=str(registration.version.version), decision=decision,
+        parent_run_id=parent.info.run_id, projections_path=out_path,
+        exog_board=exog_board, publication_lag_days=bt.publication_lag_days,
     )
 
 
+def _http_retry_policy(config: RefreshConfig) -> None:
+    """MLflow's HTTP client reads its retry policy from the environment on every request; give it
+    the config's unless the operator set one explicitly."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(config.tracking_retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", str(config.tracking_backoff_seconds))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+
+
 def run_refresh(
-    config_path: Path, base: Path | None = None, n_jobs: int | None = None, progress: Progress | None = None
+    config_path: Path,
+    base: Path | None = None,
+    n_jobs: int | None = None,
+    progress: Progress | None = None,
+    force_promote: bool = False,
 ) -> list[StudyOutcome]:
     config, config_hash = load_config(config_path, base)
     if n_jobs is not None:
         config = config.model_copy(update={"n_jobs": n_jobs})
-    snapshot = load_snapshot(config.snapshot_dir)
+    refresh_data = prepare_data(config, warn=lambda message: print(message, file=sys.stderr))
+    snapshot = refresh_data.selection.snapshot
     catalog = load_catalog(config.series_catalog)
     # Build every panel up front: unknown series and bad data fail here, before any write.
     study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}
+    annual_data = prepare_annual_studies(config, snapshot, catalog)  # annual studies: same rule
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)
@@ -204,10 +280,14 @@ def run_refresh(
     except Timeout:
         raise DeficitError(f"another refresh is running (lock {lock.lock_file}); try again when it ends") from None
     try:
+        _http_retry_policy(config)
         client = use_tracking(uri)
+        client.search_experiments(max_results=1)  # an unreachable server fails here, before any work
         return [
-            run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress)
+            run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress,
+                      force_promote, data_tags=refresh_data.tags())
             for study in config.studies
-        ]
+        ] + run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress, force_promote,
+                               data_tags=refresh_data.tags())
     finally:
         lock.release()

@@ -40,6 +40,16 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def print_outcome(console: Console, outcome) -> None:
+    if hasattr(outcome, "print_report"):  # annual projection studies print their own report
+        outcome.print_report(console)
+        return
+    if outcome.unchanged_version is not None:
+        console.print(
+            f"{outcome.study}: data and study settings unchanged since {outcome.registered_model} version "
+            f"{outcome.unchanged_version}; nothing to do (use --force-promote to rebuild anyway)",
+            soft_wrap=True,
+        )
+        return
     metric = outcome.metric
     models = model_summary(outcome.leaderboard, outcome.champions, metric)
     table = Table(title=f"{outcome.study}: leaderboard (backtest {metric.upper()}, lower is better)")
@@ -58,10 +68,19 @@ def print_outcome(console: Console, outcome) -> None:
         table.add_row(row.unique_id, row.champion, _fmt(getattr(row, metric)), _fmt(getattr(row, f"{BASELINE}_{metric}")),
                       _fmt(row.ratio, 2))
     console.print(table)
+    exog_board = getattr(outcome, "exog_board", None)
+    if exog_board is not None and len(exog_board):
+        from experiments.report_exog import print_exog_board
+
+        print_exog_board(console, outcome.study, exog_board, metric, getattr(outcome, "publication_lag_days", 0))
     if len(outcome.skipped):
         console.print(f"{len(outcome.skipped)} model/target pairs skipped or partly skipped (reasons: skipped.csv in the run)")
+    decision = outcome.decision
     console.print(
-        f"registered {outcome.model.name} version {outcome.model.version} as @champion "
-        f"(run {outcome.parent_run_id}); projections: {outcome.projections_path} ({outcome.seconds:.1f} s)",
+        f"registered {outcome.registered_model} version {outcome.version} as @{decision.alias}: {decision.reason}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"run {outcome.parent_run_id}; projections: {outcome.projections_path} ({outcome.seconds:.1f} s)",
         soft_wrap=True,
     )

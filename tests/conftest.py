@@ -22,3 +22,15 @@ def monthly_exog(monthly_series) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     x = np.log(110 + np.cumsum(rng.normal(0, 1, len(monthly_series))))
     return pd.DataFrame({"usdjpy_log": x}, index=monthly_series.index)
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """mlflow.set_tracking_uri/set_registry_uri export MLFLOW_* variables that child processes
+    inherit; put os.environ back after every test so one test's store never leaks into another's."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

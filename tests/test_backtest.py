@@ -238,8 +238,8 @@ def test_quarterly_panel_and_unknown_exog_mode():
     panel = _panel({"q": 30}, freq="QS")
     result = cross_validate(panel, {"mean": MeanModel()}, BacktestSettings(horizon=4, n_origins=2, season_length=4))
     assert (result.forecasts["ds"].dt.month.isin([1, 4, 7, 10])).all()
-    with pytest.raises(ValueError, match="oracle"):
-        BacktestSettings(exog_mode="oracle")
+    with pytest.raises(ValueError, match="clairvoyant"):
+        BacktestSettings(exog_mode="clairvoyant")  # oracle/forecast/scenario exist: tests/test_exog_modes.py
 
 
 # ---- honest ensemble ---------------------------------------------------------------------------

@@ -227,7 +227,8 @@ def test_ensemble_passes_exog_only_to_members_that_read_it(monthly_series, month
 # ---- registry ----------------------------------------------------------------------------------
 def test_registry_lists_every_model():
     assert available_models() == [
-        "naive", "seasonal_naive", "drift", "ets", "sarimax", "theta", "prophet", "gbm", "ensemble"
+        "naive", "seasonal_naive", "drift", "ets", "sarimax", "theta", "prophet", "gbm", "ensemble",
+        "naive2", "theta_m4", "local_trend", "trend_regression", "dollar_volume",
     ]
 
 

@@ -21,9 +21,13 @@ MODEL = "dd-test"
 pytestmark = pytest.mark.slow
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without any MLflow store settings, so a child uses only what it is told."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING", "MLFLOW_REGISTRY"))}
+
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=clean_env(),
                           capture_output=True, text=True, timeout=600)
 
 
@@ -104,7 +108,7 @@ def test_new_process_loads_champion_and_predicts_every_target(refreshed):
         out = m.predict(df)
         print(out.to_json(orient="records", date_format="iso"))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=clean_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = pd.DataFrame(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert list(out.columns) == ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]

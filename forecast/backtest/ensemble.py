@@ -69,6 +69,7 @@ def add_selected_ensemble(
         skipped=result.skipped,
         settings=result.settings,
         combined=(*result.combined, name),
+        exog_views=result.exog_views,
     )
 
 

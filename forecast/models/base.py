@@ -13,6 +13,10 @@ subclasses implement only the private hooks ``_fit``, ``_predict`` and optionall
 * ``update(y, X=None)``: ``y`` extends the training series (same start, later end); the model
   absorbs the new observations, keeping its estimated parameters where it can (used by
   refit-every-k backtests). The default refits from scratch.
+* ``warm_fit(y, X=None)``: a full re-estimation like ``fit``, but the optimiser starts from the
+  current fit's parameters (used at the refit origins of warm-started backtests, where the new
+  series is the old one plus a few periods). Answers differ from a cold fit only within the
+  optimiser's tolerance. The default, and any model without a warm start, fits cold.
 """
 
 from __future__ import annotations
@@ -48,6 +52,23 @@ class BaseForecaster(BaseEstimator):
 
     # ---- public API ----------------------------------------------------------------------------
     def fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+        y, X = self._start_fit(y, X)
+        self._fit(y, X)
+        return self
+
+    def warm_fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+        if not hasattr(self, "cutoff_"):
+            return self.fit(y, X)
+        previous_columns = self.exog_columns_
+        y, X = self._start_fit(y, X)
+        # Starting values belong to the previous regressors; other columns need a cold start.
+        if self.exog_columns_ == previous_columns:
+            self._warm_fit(y, X)
+        else:
+            self._fit(y, X)
+        return self
+
+    def _start_fit(self, y: pd.Series, X: pd.DataFrame | None) -> tuple[pd.Series, pd.DataFrame | None]:
         y = _check_y(y)
         X = self._check_X(X, y.index)
         self._check_applicable(y)
@@ -55,8 +76,7 @@ class BaseForecaster(BaseEstimator):
         self.cutoff_ = y.index[-1]
         self.n_obs_ = int(y.notna().sum())
         self.exog_columns_ = list(X.columns) if X is not None else []
-        self._fit(y, X)
-        return self
+        return y, X
 
     def predict(self, horizon: int, X_future: pd.DataFrame | None = None) -> pd.DataFrame:
         self._check_fitted()
@@ -76,9 +96,8 @@ class BaseForecaster(BaseEstimator):
         else:
             X_future = None
         out = self._predict(horizon, X_future)
-        out = pd.DataFrame(out, copy=True)
-        out.index = index
-        return order_intervals(out[PREDICTION_COLUMNS].astype(float))
+        # A new frame of float copies: nothing returned shares memory with the model's state.
+        return order_intervals(pd.DataFrame({c: np.array(out[c], dtype=float) for c in PREDICTION_COLUMNS}, index=index))
 
     def update(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
         self._check_fitted()
@@ -105,6 +124,10 @@ class BaseForecaster(BaseEstimator):
 
     def _update(self, y: pd.Series, X: pd.DataFrame | None) -> None:
         # Default: a cold refit on the longer series; models with cheap state updates override.
+        self._fit(y, X)
+
+    def _warm_fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
+        # Default: a cold fit; models whose optimiser takes starting values override.
         self._fit(y, X)
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -148,12 +171,14 @@ def order_intervals(out: pd.DataFrame) -> pd.DataFrame:
     Sampling noise (Prophet) or separately fitted quantiles can cross; widening a bound to the
     next inner one is the least change that restores the order and never moves the mean.
     """
-    out = out.copy()
-    out["lo_80"] = np.minimum(out["lo_80"], out["mean"])
-    out["hi_80"] = np.maximum(out["hi_80"], out["mean"])
-    out["lo_95"] = np.minimum(out["lo_95"], out["lo_80"])
-    out["hi_95"] = np.maximum(out["hi_95"], out["hi_80"])
-    return out
+    # On numpy arrays and one frame construction: this runs at every backtest fold, where
+    # column-by-column assignment cost ~2 ms (several % of a 70 ms ETS fit).
+    column = {c: out[c].to_numpy(dtype=float) for c in ("mean", "lo_80", "hi_80", "lo_95", "hi_95")}
+    column["lo_80"] = np.minimum(column["lo_80"], column["mean"])
+    column["hi_80"] = np.maximum(column["hi_80"], column["mean"])
+    column["lo_95"] = np.minimum(column["lo_95"], column["lo_80"])
+    column["hi_95"] = np.maximum(column["hi_95"], column["hi_80"])
+    return pd.DataFrame({c: column.get(c, out[c]) for c in out.columns}, index=out.index)
 
 
 def normal_intervals(mean: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarray]:

@@ -49,6 +49,10 @@ class EnsembleForecaster(BaseForecaster):
         for _, member in self.members_:
             member.update(y, X if member.uses_exog else None)
 
+    def _warm_fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
+        for _, member in self.members_:
+            member.warm_fit(y, X if member.uses_exog else None)
+
     def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
         forecasts = [
             member.predict(horizon, X_future if member.uses_exog else None)[PREDICTION_COLUMNS].to_numpy()

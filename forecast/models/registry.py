@@ -10,11 +10,15 @@ from forecast.errors import UnknownModelError
 from forecast.models.base import BaseForecaster
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.ets import ETSForecaster
+from forecast.models.fx_decomposition import DollarVolumeForecaster
 from forecast.models.gbm import GradientBoostingForecaster
+from forecast.models.m4_benchmarks import Naive2Forecaster, ThetaM4Forecaster
 from forecast.models.naive import DriftForecaster, NaiveForecaster, SeasonalNaiveForecaster
 from forecast.models.prophet_model import ProphetForecaster
 from forecast.models.sarimax import SARIMAXForecaster
+from forecast.models.state_space import LocalTrendForecaster
 from forecast.models.theta import ThetaForecaster
+from forecast.models.trend_regression import TrendRegressionForecaster
 
 MODEL_REGISTRY: dict[str, type[BaseForecaster]] = {
     "naive": NaiveForecaster,
@@ -26,6 +30,11 @@ MODEL_REGISTRY: dict[str, type[BaseForecaster]] = {
     "prophet": ProphetForecaster,
     "gbm": GradientBoostingForecaster,
     "ensemble": EnsembleForecaster,
+    "naive2": Naive2Forecaster,
+    "theta_m4": ThetaM4Forecaster,
+    "local_trend": LocalTrendForecaster,
+    "trend_regression": TrendRegressionForecaster,
+    "dollar_volume": DollarVolumeForecaster,
 }
 
 # Members of an "ensemble" whose params name none: three cheap models with different strengths.

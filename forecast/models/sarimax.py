@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX
@@ -17,6 +18,7 @@ class SARIMAXForecaster(BaseForecaster):
     The Kalman filter treats NaN observations as missing, so gaps are handled natively.
     ``update`` appends the new observations to the fitted state (``append(refit=False)``) and keeps
     the estimated parameters when the new series extends the fitted one; otherwise it refits.
+    ``warm_fit`` re-estimates with the previous parameters as the optimiser's starting values.
     """
 
     handles_missing = True
@@ -41,7 +43,7 @@ class SARIMAXForecaster(BaseForecaster):
             return 2 * self.season_length + 4
         return sum(self.order) + 5
 
-    def _fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
+    def _fit(self, y: pd.Series, X: pd.DataFrame | None, start_params: np.ndarray | pd.Series | None = None) -> None:
         seasonal_order = (*self.seasonal_order, self.season_length) if self._is_seasonal() else (0, 0, 0, 0)
         model = SARIMAX(y, exog=X, order=tuple(self.order), seasonal_order=seasonal_order)
         with warnings.catch_warnings():
@@ -52,9 +54,14 @@ class SARIMAXForecaster(BaseForecaster):
             # starting values are unavailable or non-invertible and statsmodels starts the MLE from
             # zeros instead; that only changes where the optimiser starts.
             warnings.simplefilter("ignore", EstimationWarning)
-            self.result_ = model.fit(disp=False)
+            # cov_type="none": the parameter covariance (outer product of numerical scores, ~10% of
+            # a fit) is never used here: forecast intervals come from the Kalman filter's variances.
+            self.result_ = model.fit(start_params=start_params, disp=False, cov_type="none")
         self.y_ = y.copy()
         self.X_ = None if X is None else X.copy()
+
+    def _warm_fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
+        self._fit(y, X, start_params=self.result_.params.to_numpy())
 
     def _update(self, y: pd.Series, X: pd.DataFrame | None) -> None:
         if not self._extends_training_data(y, X):

@@ -1,0 +1,73 @@
+"""Wall time and peak memory of ``deficit refresh`` with the default config.
+
+Runs the real command in a fresh working folder (a copy of ``configs/``, its own MLflow store and
+projections) and samples, every 50 ms, the resident memory of the command's whole process tree
+(the CLI plus its joblib workers), whose peak is reported alongside the largest single process.
+Targets: <= 60 s and <= 1.5 GB peak on this 2-core machine.
+
+    .venv/bin/python benchmarks/refresh.py [--config configs/default.yaml] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psutil  # noqa: E402
+
+from _common import ROOT, machine  # noqa: E402
+
+
+def tree_rss(process: psutil.Process) -> tuple[int, int]:
+    """(sum, max) resident bytes over the process and its live descendants."""
+    sizes = []
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            sizes.append(p.memory_info().rss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return sum(sizes), max(sizes, default=0)
+
+
+def run_once(config: Path) -> tuple[float, int, int, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copytree(ROOT / "configs", work / "configs")
+        command = [str(ROOT / ".venv" / "bin" / "deficit"), "refresh", "--config", str(work / config)]
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watched = psutil.Process(child.pid)
+        peak_sum = peak_max = 0
+        while child.poll() is None:
+            total, largest = tree_rss(watched)
+            peak_sum, peak_max = max(peak_sum, total), max(peak_max, largest)
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        _, err = child.communicate()
+        if child.returncode != 0:
+            sys.exit(f"error: deficit refresh failed ({child.returncode}):\n{err[-2000:]}")
+        return elapsed, peak_sum, peak_max, child.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"))
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    print(f"# refresh: {machine()}")
+    print(f"# deficit refresh --config {args.config} in a fresh folder (new MLflow store each run)")
+    print(f"{'run':>3} {'wall s':>8} {'peak RSS tree MB':>17} {'peak RSS largest MB':>20}")
+    for i in range(1, args.repeats + 1):
+        elapsed, peak_sum, peak_max, _ = run_once(args.config)
+        print(f"{i:>3} {elapsed:8.1f} {peak_sum / 2**20:17.0f} {peak_max / 2**20:20.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""``deficit backtest``: any long-format panel through the same rolling-origin engine.
+
+The panel is a CSV with ``unique_id, ds, y`` and optional exogenous columns (every other column).
+Input errors (a file that is not a CSV, missing columns, unparseable dates or values, dates off the
+frequency's grid, unknown model names) raise :class:`DataValidationError` / ``UnknownModelError``,
+which the CLI prints as one line; nothing is written then. Series too short for a model are
+skipped with a reason (``skipped.csv``), not crashed on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from features.errors import DataValidationError
+
+# The frequencies the command accepts and their season lengths (quarter/year starts in January).
+SEASON_LENGTH: dict[str, int] = {"MS": 12, "QS": 4, "YS": 1}
+DEFAULT_MODELS = "seasonal_naive,ets,theta"
+OUTPUT_COLUMNS = ["unique_id", "model", "cutoff", "ds", "y", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
+
+
+def backtest(
+    data: Path = typer.Option(..., "--data", help="Long-format CSV: unique_id, ds, y [, exogenous columns]."),
+    freq: str = typer.Option(..., "--freq", help="MS (monthly), QS (quarterly) or YS (annual) period starts."),
+    horizon: int = typer.Option(..., "--horizon", "-h", min=1, help="Periods forecast from each origin."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for forecasts.csv, metrics.csv, skipped.csv."),
+    origins: int = typer.Option(1, "--origins", min=1, help="Origins per series; 1 = the last H observations as one test window."),
+    step: int = typer.Option(1, "--step", min=1, help="Periods between origins."),
+    models: str = typer.Option(DEFAULT_MODELS, "--models", help="Comma-separated model names."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Worker processes (Dask: LocalCluster workers)."),
+    refit_every: int = typer.Option(1, "--refit-every", min=1, help="Re-estimate every K origins; update the state in between."),
+    warm_start: bool = typer.Option(False, "--warm-start", help="Start each refit from the previous origin's parameters."),
+    origins_per_task: int = typer.Option(12, "--origins-per-task", min=1, help="Origins per parallel task."),
+    scheduler_address: str | None = typer.Option(None, "--scheduler-address", help="Run on this Dask scheduler (tcp://host:port)."),
+    local_cluster: bool = typer.Option(False, "--dask-local", help="Run on a Dask LocalCluster of --n-jobs workers."),
+    select_k: list[int] | None = typer.Option(
+        None, "--select-k", min=1,
+        help="Add model 'select_K': at each origin the median of the K models with the lowest MASE on "
+             "the errors known by then (K=1: pick the best); the first origin, with none known, combines all. Repeatable."),
+) -> None:
+    """Backtest models on your own panel; write forecasts, per-series metrics and skips to --output."""
+    from rich.console import Console
+
+    from experiments.progress import progress_reporter
+    from forecast.backtest import BacktestSettings, add_selected_ensemble, cross_validate
+    from forecast.backtest.executors import make_executor
+    from forecast.models.registry import make_model
+
+    if freq not in SEASON_LENGTH:
+        raise DataValidationError(f"--freq {freq!r} is not one of {', '.join(SEASON_LENGTH)}")
+    season_length = SEASON_LENGTH[freq]
+    names = _model_names(models)
+    built = {name: make_model(name, season_length) for name in names}  # unknown names fail here
+    panel = read_panel(data, freq)
+    settings = BacktestSettings(
+        horizon=horizon, n_origins=origins, step=step, refit_every=refit_every, season_length=season_length,
+        freq=freq, warm_start=warm_start, origins_per_task=origins_per_task,
+    )
+    executor = make_executor(n_jobs, scheduler_address, dask=local_cluster)
+    err = Console(stderr=True)
+    with progress_reporter(err) as progress:
+        result = cross_validate(panel, built, settings, executor=executor,
+                                progress=lambda done, total: progress(data.name, done, total))
+    for k in sorted(set(select_k or [])):
+        result = add_selected_ensemble(result, k=k, method="median", metric="mase", name=f"select_{k}")
+
+    output.mkdir(parents=True, exist_ok=True)
+    forecasts = result.forecasts.rename(columns={"mean": "yhat"})[OUTPUT_COLUMNS]
+    forecasts.to_csv(output / "forecasts.csv", index=False, date_format="%Y-%m-%d")
+    table = result.metrics()
+    table.to_csv(output / "metrics.csv", index=False)
+    result.skipped.to_csv(output / "skipped.csv", index=False)
+    _print_summary(Console(), table, result.skipped, output)
+
+
+def _model_names(models: str) -> list[str]:
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise DataValidationError("--models names no model")
+    if len(set(names)) != len(names):
+        raise DataValidationError(f"--models lists a model more than once: {models}")
+    return names
+
+
+def read_panel(path: Path, freq: str) -> pd.DataFrame:
+    """The panel at ``path``, checked: ``unique_id`` as text, ``ds`` dates on ``freq``'s grid (one
+    row per series and date), ``y`` and exogenous columns numeric (empty cells are gaps)."""
+    if not path.is_file():
+        raise DataValidationError(f"{path}: no such file")
+    try:
+        panel = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataValidationError(f"{path}: not a readable CSV ({first})") from None
+    missing = [c for c in ("unique_id", "ds", "y") if c not in panel.columns]
+    if missing:
+        raise DataValidationError(f"{path}: missing column(s) {', '.join(missing)} (needs unique_id, ds, y)")
+    if panel.empty:
+        raise DataValidationError(f"{path}: no rows")
+    panel["unique_id"] = panel["unique_id"].astype(str)
+    try:
+        panel["ds"] = pd.to_datetime(panel["ds"])
+    except (ValueError, TypeError):
+        raise DataValidationError(f"{path}: column ds has values that are not dates") from None
+    for column in [c for c in panel.columns if c not in ("unique_id", "ds")]:
+        values = pd.to_numeric(panel[column], errors="coerce")
+        bad = values.isna() & panel[column].notna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise DataValidationError(f"{path}: column {column} row {row + 2}: {panel.loc[row, column]!r} is not a number")
+        panel[column] = values.astype(float)
+    off_grid = panel["ds"] != panel["ds"].dt.to_period(freq.rstrip("S")).dt.start_time
+    if off_grid.any():
+        row = int(off_grid.idxmax())
+        raise DataValidationError(f"{path}: row {row + 2}: ds {panel.loc[row, 'ds']:%Y-%m-%d} is not a {freq} period start")
+    duplicated = panel.duplicated(["unique_id", "ds"])
+    if duplicated.any():
+        row = int(duplicated.idxmax())
+        raise DataValidationError(f"{path}: row {row + 2}: series {panel.loc[row, 'unique_id']!r} repeats ds {panel.loc[row, 'ds']:%Y-%m-%d}")
+    return panel
+
+
+def _print_summary(console, table: pd.DataFrame, skipped: pd.DataFrame, output: Path) -> None:
+    from rich.table import Table
+
+    summary = table.groupby("model").agg(series=("unique_id", "nunique"), smape=("smape", "mean"), mase=("mase", "mean"))
+    view = Table("model", "series", "mean sMAPE", "mean MASE", title="Backtest (means over series)")
+    for model, row in summary.sort_values("smape").iterrows():
+        view.add_row(str(model), str(int(row["series"])), f"{row['smape']:.2f}", f"{row['mase']:.3f}")
+    console.print(view)
+    if not skipped.empty:
+        console.print(f"{len(skipped)} model/series pairs skipped or partly skipped (reasons: {output / 'skipped.csv'})")
+    console.print(f"wrote {output / 'forecasts.csv'} and {output / 'metrics.csv'}")

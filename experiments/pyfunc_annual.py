@@ -1,0 +1,38 @@
+"""The MLflow pyfunc model of an annual projection study (logged as models-from-code).
+
+Input: a frame with ``ds`` (year starts, e.g. 2026-01-01) and optional ``unique_id`` (all
+series when absent). Parameter ``scenario`` (default ``baseline``): one of the scenarios stored
+with the model version; an unknown name raises an error that lists the known ones.
+Output: ``scenario, unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95,
+usdjpy_assumed, ai_adoption_assumed, overlay`` (億円; intervals are conditional on the scenario).
+"""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import mlflow
+import pandas as pd
+from mlflow.pyfunc import PythonModel, PythonModelContext
+
+from experiments.annual_projection import paths_from_json, project_annual
+from experiments.scenarios import Scenario, pick
+
+
+class AnnualScenarioModel(PythonModel):
+    def load_context(self, context: PythonModelContext) -> None:
+        self.estimators = joblib.load(context.artifacts["estimators"])
+        with open(context.artifacts["scenarios"], encoding="utf-8") as fh:
+            stored = json.load(fh)
+        self.scenarios = {name: Scenario.model_validate(entry["scenario"]) for name, entry in stored.items()}
+        self.paths = {name: paths_from_json(entry["paths"]) for name, entry in stored.items()}
+
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
+        name = pick(self.scenarios, (params or {}).get("scenario"))
+        return project_annual(self.estimators, model_input, self.paths[name], self.scenarios[name])
+
+
+mlflow.models.set_model(AnnualScenarioModel())
