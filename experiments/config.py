@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from experiments.annual_config import AnnualStudyConfig
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
+from features.yaml_settings import read_mapping, validate_settings
 from forecast.models.registry import available_models
 
 FREQ_ALIAS: dict[str, str] = {"monthly": "MS", "quarterly": "QS", "annual": "YS"}
@@ -174,19 +174,7 @@ def load_config(path: Path, base: Path | None = None) -> tuple[RefreshConfig, st
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: not valid YAML ({first})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'studies' list at the top level")
-    try:
-        config = RefreshConfig.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}: {err['msg']}{more}") from None
+    raw = read_mapping(path, "a mapping with a 'studies' list at the top level")
+    config = validate_settings(RefreshConfig, raw, path)
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return config.resolve(base or Path.cwd()), digest

@@ -8,6 +8,7 @@ import experiments.runtime  # noqa: F401
 import mlflow
 import pandas as pd
 
+from experiments.projection import period_label
 from experiments.tracking import resolve_tracking_uri, use_tracking
 from features.errors import DeficitError
 
@@ -33,6 +34,8 @@ def load_and_predict(model_uri: str, horizon: int, series: list[str] | None, mlr
     if "targets" not in meta:
         raise DeficitError(f"{model_uri} is not a digital-deficit forecasting model (no target metadata)")
     out = model.predict(forecast_request(meta, horizon, series))
-    out["last_observed"] = out["unique_id"].map({u: t["last_observed"][:7] for u, t in meta["targets"].items()})
+    out["last_observed"] = out["unique_id"].map(
+        {u: period_label(t["last_observed"], meta["freq"]) for u, t in meta["targets"].items()}
+    )
     out["data_vintage"] = meta.get("data_vintage")
     return out

@@ -17,6 +17,16 @@ OUTPUT_COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_l
 _RENAME = {"mean": "yhat", "lo_80": "yhat_lo_80", "hi_80": "yhat_hi_80", "lo_95": "yhat_lo_95", "hi_95": "yhat_hi_95"}
 
 
+def period_label(period: pd.Timestamp, freq: str) -> str:
+    """How people write a period: 2017-03 for a month, 2017Q1 for a quarter, 2025 for a year."""
+    period = pd.Timestamp(period)
+    if freq.startswith("Y"):
+        return f"{period:%Y}"
+    if freq.startswith("Q"):
+        return f"{period.year}Q{period.quarter}"
+    return f"{period:%Y-%m}"
+
+
 class ProjectionRequestError(ValueError):
     """A request the fitted models cannot answer (unknown series, a month inside the history)."""
 

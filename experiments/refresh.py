@@ -32,7 +32,7 @@ from experiments import model_registry as registry
 from experiments.gate import GateDecision
 from experiments.model_publish import log_forecast_model
 from experiments.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
-from experiments.projection import project
+from experiments.projection import period_label, project
 from experiments.refresh_data import prepare_data
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
@@ -179,7 +179,7 @@ def run_study(
     )
     projections = project(estimators, request, known_fx, extra_columns=True)
     projections.insert(2, "model", projections["unique_id"].map(champions))
-    projections["last_observed"] = projections["unique_id"].map({u: f"{e.cutoff_:%Y-%m}" for u, e in estimators.items()})
+    projections["last_observed"] = projections["unique_id"].map({u: period_label(e.cutoff_, study.freq) for u, e in estimators.items()})
     projections["source_vintage"] = projections["unique_id"].map(data.source_vintage)
     projections["data_vintage"] = snapshot.vintage
 

@@ -50,36 +50,37 @@ def print_annual(console: Console, outcome) -> None:
         first = outcome.note.splitlines()[0].lstrip("# ")
         table = Table(title=first)
         for col in ("model", "exog mode", "projection", "80% interval", "published", "inside 80%"):
-            table.add_column(col, justify="left" if col in ("model", "exog mode") else "right")
+            table.add_column(col, justify="left" if col in ("model", "exog mode") else "right",
+                             no_wrap=col in ("model", "projection", "published"))
         for r in outcome.check.itertuples(index=False):
             table.add_row(r.model, f"{r.exog_mode}{' (upper bound)' if r.upper_bound else ''}", _fmt(r.mean),
                           f"[{_fmt(r.lo_80)}, {_fmt(r.hi_80)}]", _fmt(r.y), "yes" if r.inside_80 else "no")
         console.print(table)
 
     end = outcome.projections["ds"].dt.year.max()
-    at_end = outcome.projections[outcome.projections["ds"].dt.year == end]
-    wide = at_end.pivot(index="unique_id", columns="scenario", values="yhat")
-    table = Table(title=f"{outcome.study}: projection for {end} by scenario, selected models (億円)")
-    table.add_column("series", no_wrap=True)
-    for col in wide.columns:
-        table.add_column(col, justify="right")
-    for uid, row in wide.iterrows():
-        table.add_row(uid, *[_fmt(v) for v in row])
-    console.print(table)
+    _scenario_table(console, outcome.projections, outcome.selection["unique_id"].tolist()[:3], end,
+                    f"{outcome.study}: {end} by scenario, served models (億円; intervals in the CSV and charts)")
     if outcome.sensitivity is not None and len(outcome.sensitivity):
-        sens = outcome.sensitivity[outcome.sensitivity["ds"].dt.year == end]
-        for model, rows in sens.groupby("model", sort=True):
-            wide = rows.pivot(index="unique_id", columns="scenario", values="yhat")
-            table = Table(title=f"{outcome.study}: sensitivity, projection for {end} by {model} (億円; not served)")
-            table.add_column("series", no_wrap=True)
-            for col in wide.columns:
-                table.add_column(col, justify="right")
-            for uid, row in wide.iterrows():
-                table.add_row(uid, *[_fmt(v) for v in row])
-            console.print(table)
+        for model, rows in outcome.sensitivity.groupby("model", sort=True):
+            order = [u for u in outcome.selection["unique_id"] if u in set(rows["unique_id"])]
+            _scenario_table(console, rows, order, end,
+                            f"{outcome.study}: {end} by scenario, {model} (adoption-aware sensitivity; not served)")
     console.print(
         f"registered {outcome.registered_model} version {outcome.version} as @champion (scenario = pyfunc param); "
         f"run {outcome.parent_run_id}; projections: {outcome.projections_path}; fan charts: "
         f"{len(outcome.charts)} PNG in {outcome.projections_path.parent} ({outcome.seconds:.1f} s)",
         soft_wrap=True,
     )
+
+
+def _scenario_table(console: Console, projections: pd.DataFrame, targets: list[str], year: int, title: str) -> None:
+    """Rows = scenarios, columns = targets: the mean in ``year`` (億円)."""
+    at = projections[(projections["ds"].dt.year == year) & projections["unique_id"].isin(targets)]
+    wide = at.pivot(index="scenario", columns="unique_id", values="yhat")[targets]
+    table = Table(title=title)
+    table.add_column("scenario", no_wrap=True)
+    for uid in targets:
+        table.add_column(uid.split(".")[-1] if uid.startswith("digital_mof3.") else uid, justify="right", no_wrap=True)
+    for scenario, row in wide.iterrows():
+        table.add_row(scenario, *[_fmt(v) for v in row])
+    console.print(table)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.errors import ConfigError, DeficitError
+from features.yaml_settings import load_settings
 
 DEFAULT_SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 BASELINE = "baseline"
@@ -105,22 +105,7 @@ class Scenario(_Strict):
 
 def load_scenario(path: Path) -> Scenario:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(f"{path}: not valid YAML ({first})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with name, description, fx, adoption, overlays")
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}: {' '.join(str(first['msg']).split())}{more}") from None
+    scenario = load_settings(path, Scenario, "a mapping with name, description, fx, adoption, overlays")
     if scenario.name != path.stem:
         raise ConfigError(f"{path}: name '{scenario.name}' differs from the file name '{path.stem}'")
     return scenario

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.errors import ConfigError
 from features.known import KnownSeries, period_end, require_known, with_dates
 from features.snapshot import Snapshot
+from features.yaml_settings import load_settings
 
 DEFAULT_ADOPTION_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ai_adoption.yaml"
 ADOPTION_COLUMN = "ai_adoption"  # the exogenous column the models see (percent of individuals)
@@ -63,22 +63,7 @@ class AdoptionConfig(BaseModel):
 def load_adoption_config(path: Path | None = None) -> AdoptionConfig:
     """Read and validate the adoption config; any problem is one ConfigError line."""
     path = Path(path) if path is not None else DEFAULT_ADOPTION_CONFIG
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(f"{path}: not valid YAML ({first})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings")
-    try:
-        return AdoptionConfig.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = " ".join(str(first["msg"]).split())
-        raise ConfigError(f"{path}: {where}: {msg}") from None
+    return load_settings(path, AdoptionConfig, "a mapping of settings")
 
 
 # ---- survey points ------------------------------------------------------------------------------

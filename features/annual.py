@@ -20,14 +20,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from features.errors import ConfigError, UnknownSeriesError
 from features.exog import fx_at_freq, usdjpy_monthly
 from features.schemas import DIGITAL_ANNUAL_ITEMS, FLOWS, WDI_ITEMS
-from features.series import SeriesCatalog, _UniqueKeyLoader
+from features.series import SeriesCatalog
 from features.snapshot import Snapshot
+from features.yaml_settings import load_settings
 
 DEFAULT_ANNUAL_CATALOG_PATH = Path(__file__).resolve().parents[1] / "configs" / "annual_series.yaml"
 ANNUAL_FREQ = "YS"
@@ -188,22 +188,10 @@ def _on_grid(pieces: pd.DataFrame, series_id: str) -> AnnualSeries:
 def load_annual_catalog(path: Path | None, monthly: SeriesCatalog) -> AnnualCatalog:
     """Read and validate the annual catalogue; any problem is one ConfigError line."""
     path = Path(path) if path is not None else DEFAULT_ANNUAL_CATALOG_PATH
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        first = " ".join(str(err).split())
-        raise ConfigError(f"{path}: invalid YAML: {first}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'preference' and 'series'")
-    try:
-        parsed = AnnualCatalogFile.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"] if p not in ("official", "wdi_yen", "monthly_sum"))
-        more = f"; {err.error_count() - 1} more error(s)" if err.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {loc or '<top>'}: {' '.join(str(first['msg']).split())}{more}") from None
+    parsed = load_settings(
+        path, AnnualCatalogFile, "a mapping with 'preference' and 'series'",
+        lambda loc: [p for p in loc if p not in ("official", "wdi_yen", "monthly_sum")],  # union tags
+    )
     seen: dict[str, str] = {}
     for tier, ids in parsed.preference.items():
         for sid in ids:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from features.errors import ConfigError, UnknownSeriesError
 from features.schemas import BOJ_ITEMS, FLOWS
 from features.snapshot import Snapshot
+from features.yaml_settings import load_settings
 
 DEFAULT_CATALOG_PATH = Path(__file__).resolve().parents[1] / "configs" / "series.yaml"
 
@@ -63,29 +63,6 @@ class CatalogFile(BaseModel):
     series: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")], SeriesSpec] = Field(
         min_length=1
     )
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML would silently keep the last one)."""
-
-
-def _no_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _check_graph(specs: dict[str, BaseSeries | SumSeries], where: str) -> None:
@@ -217,33 +194,18 @@ class SeriesCatalog:
         return out.rename(series_id)
 
 
+def _without_union_tag(loc):
+    parts = [str(p) for p in loc]
+    if len(parts) >= 3 and parts[0] == "series" and parts[2] in ("base", "sum"):
+        del parts[2]  # the union tag pydantic adds is noise for the reader
+    return parts
+
+
 def load_catalog(path: Path) -> SeriesCatalog:
     """Read and validate a catalogue YAML; any problem is one ConfigError line."""
-    path = Path(path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: invalid YAML{where}: {_one_line(err.problem or err.context or err)}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {_one_line(err)}") from None
-    if raw is None:
-        raise ConfigError(f"{path}: empty catalogue (expected a 'series:' mapping)")
-    try:
-        parsed = CatalogFile.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        parts = [str(p) for p in first["loc"]]
-        if len(parts) >= 3 and parts[0] == "series" and parts[2] in ("base", "sum"):
-            del parts[2]  # the union tag pydantic adds is noise for the reader
-        loc = ".".join(parts)
-        more = f"; {err.error_count() - 1} more error(s)" if err.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {loc or '<top>'}: {_one_line(first['msg'])}{more}") from None
+    parsed = load_settings(path, CatalogFile, "a 'series:' mapping", _without_union_tag)
     _check_graph(dict(parsed.series), str(path))
-    return SeriesCatalog(dict(parsed.series), path)
+    return SeriesCatalog(dict(parsed.series), Path(path))
 
 
 def build_panel(

@@ -49,7 +49,7 @@ def test_default_config_is_valid():
         (MINIMAL.replace("targets: [digital_proxy.balance]", "targets: []"), "studies.0.targets"),
         (MINIMAL + "    backtest: {horizon: 0}\n", "studies.0.backtest.horizon"),
         (MINIMAL + "    frequency: weekly\n", "studies.0.frequency"),
-        ("studies: [", "not valid YAML"),
+        ("studies: [", "invalid YAML"),
         ("- just a list", "expected a mapping"),
         (MINIMAL.replace("naive, seasonal_naive", "naive, ensemble"), "ensemble.k"),
     ],

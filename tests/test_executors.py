@@ -47,3 +47,16 @@ def test_make_executor_picks_the_backend():
     assert make_executor(3) == JoblibExecutor(3)
     assert make_executor(2, dask=True) == DaskExecutor(None, 2)
     assert make_executor(1, scheduler_address="tcp://10.0.0.5:8786") == DaskExecutor("tcp://10.0.0.5:8786", 1)
+
+
+@pytest.mark.slow
+def test_dask_executor_runs_on_an_existing_scheduler_address():
+    from distributed import LocalCluster
+
+    panel = _panel()
+    models = {"naive": make_model("naive", 12), "seasonal_naive": make_model("seasonal_naive", 12)}
+    settings = BacktestSettings(horizon=3, n_origins=4, origins_per_task=2)
+    expected = cross_validate(panel, models, settings)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
+        remote = cross_validate(panel, models, settings, executor=DaskExecutor(scheduler_address=cluster.scheduler_address))
+    pd.testing.assert_frame_equal(expected.forecasts, remote.forecasts, check_exact=True)

@@ -171,8 +171,8 @@ BAD_CATALOGS = [
      "series.a.balance.flow: Input should be"),
     ("duplicate id", f"series:\n  a.balance: {BASE}\n  a.balance: {BASE}\n", "invalid YAML at line 3, column 3: duplicate key 'a.balance'"),
     ("invalid yaml", "series: [unclosed\n", "invalid YAML"),
-    ("empty file", "", "empty catalogue"),
-    ("not a mapping", "- a\n- b\n", "<top>: Input should be a valid dictionary"),
+    ("empty file", "", "empty file (expected a 'series:' mapping)"),
+    ("not a mapping", "- a\n- b\n", "expected a 'series:' mapping"),
     ("one-part sum", f"series:\n  a.x: {{sum: [c.x], label: x, label_ja: y}}\n  c.x: {BASE}\n", "series.a.x.sum"),
 ]
 

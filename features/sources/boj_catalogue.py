@@ -16,8 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.atomic import write_text_atomic
 from features.data_defaults import DEFAULT_BOJ_CATALOGUE
@@ -26,6 +25,7 @@ from features.schemas import BOJ_ITEMS, FLOWS, FX_UNIT, YEN_UNIT
 from features.sources.boj_response import MetadataRow
 from features.sources.errors import SourceError
 from features.sources.figures import FX_FLOW, FX_ITEM
+from features.yaml_settings import load_settings
 
 CODES_FILE = "boj_codes.json"
 SERIES_IDS = tuple(f"{i}.{f}" for i in BOJ_ITEMS for f in FLOWS) + (f"{FX_ITEM}.{FX_FLOW}",)
@@ -120,20 +120,7 @@ class BojCatalogue:
 
 
 def load_boj_catalogue(path: Path = DEFAULT_BOJ_CATALOGUE) -> BojCatalogue:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML ({' '.join(str(err).split())})") from None
-    try:
-        parsed = CatalogueFile.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "<top>"
-        raise ConfigError(f"{path}: {where}: {' '.join(first['msg'].split())}") from None
-    return BojCatalogue(parsed, path)
+    return BojCatalogue(load_settings(path, CatalogueFile, "a mapping of BOJ series"), Path(path))
 
 
 # --- resolution of unverified codes ---------------------------------------------------------------

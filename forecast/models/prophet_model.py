@@ -94,7 +94,8 @@ class ProphetForecaster(BaseForecaster):
             fit_kwargs["seed"] = self.random_state
         if init is not None:
             fit_kwargs["init"] = init
-        self.model_ = model.fit(frame.dropna(subset=["y"]), **fit_kwargs)
+        # Missing periods are left out (copying the frame only when there are any: every fold fits).
+        self.model_ = model.fit(frame.dropna(subset=["y"]) if y.isna().any() else frame, **fit_kwargs)
 
     def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
         future = pd.DataFrame({"ds": future_index(self.cutoff_, horizon, self.freq_)})
@@ -103,9 +104,8 @@ class ProphetForecaster(BaseForecaster):
         with _seeded_global_rng(self.random_state):
             mean = _point_forecast(self.model_, future)
             samples = self.model_.predictive_samples(future)["yhat"]
-        out = {"mean": mean}
-        for column, q in _SAMPLE_QUANTILES.items():
-            out[column] = np.quantile(samples, q, axis=1)
+        bounds = np.quantile(samples, list(_SAMPLE_QUANTILES.values()), axis=1)  # one pass over the samples
+        out = {"mean": mean, **dict(zip(_SAMPLE_QUANTILES, bounds))}
         return pd.DataFrame(out)
 
 
