@@ -50,11 +50,15 @@ def refresh(
     from experiments.report_console import print_outcome
 
     err = Console(stderr=True)
+    notices: list[str] = []
     with progress_reporter(err) as progress:
-        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote)
+        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote,
+                               notice=notices.append)
     out = Console()
     for outcome in outcomes:
         print_outcome(out, outcome)
+    for line in notices:
+        out.print(line, soft_wrap=True)
 
 
 @app.command()

@@ -37,6 +37,7 @@ from experiments.refresh_data import prepare_data
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
 from features.atomic import write_text_atomic
+from features.sources.boj_api import CREDIT as BOJ_CREDIT
 from features.errors import DeficitError
 from features.exog import attach_exog, usdjpy_monthly
 from features.series import build_panel, load_catalog
@@ -158,6 +159,9 @@ def run_study(
     board = leaderboard(result, metric=bt.metric)
     exog_board = exog_mode_board(result)  # oracle rows are labelled upper bounds, never ranked
     champions = best_models(result, metric=bt.metric)
+    if not champions:
+        reasons = "; ".join(sorted(set(result.skipped["reason"])))[:300] or "no backtest origin fits the data"
+        raise DeficitError(f"study {study.name}: no model could be backtested on any target ({reasons})")
     recipe = study_recipe(study, champions)
     decision, previous = gate_candidate(client, study, result, champions, panel, settings, exog,
                                         config.n_jobs, force_promote)
@@ -218,7 +222,7 @@ def run_study(
             "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
             "exog_mode": bt.exog_mode, "publication_lag_days": bt.publication_lag_days,
             "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
-            "gate_alpha": study.gate.alpha,
+            "gate_alpha": study.gate.alpha, "warm_start": bt.warm_start, "origins_per_task": bt.origins_per_task,
         })
         dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
         mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
@@ -261,12 +265,17 @@ def run_refresh(
     n_jobs: int | None = None,
     progress: Progress | None = None,
     force_promote: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> list[StudyOutcome]:
+    """Run every study of the config. ``notice`` receives lines the caller must show with the
+    results (the BOJ credit line when the figures came from the BOJ API)."""
     config, config_hash = load_config(config_path, base)
     if n_jobs is not None:
         config = config.model_copy(update={"n_jobs": n_jobs})
     refresh_data = prepare_data(config, warn=lambda message: print(message, file=sys.stderr))
     snapshot = refresh_data.selection.snapshot
+    if refresh_data.from_boj_api and notice is not None:
+        notice(BOJ_CREDIT)
     catalog = load_catalog(config.series_catalog)
     # Build every panel up front: unknown series and bad data fail here, before any write.
     study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}

@@ -26,6 +26,12 @@ class RefreshData:
     selection: DataSelection
     fetch: str  # what the fetch step did: "off", "new vintage <id>", "unchanged ...", "failed: ..."
 
+    @property
+    def from_boj_api(self) -> bool:
+        """Were these figures served by the BOJ API (whose terms require the credit line)?"""
+        vintage = self.selection.vintage
+        return vintage is not None and vintage.source == "boj_api"
+
     def tags(self) -> dict[str, str]:
         """Lineage logged to MLflow with every refresh run and model version."""
         return {"data_vintage_id": self.selection.vintage_id, "data_fetch": self.fetch[:500]}
