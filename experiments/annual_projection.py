@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from experiments.projection import expand_request
 from experiments.scenarios import Scenario, fx_path
 from features.ai_adoption import ADOPTION_COLUMN, AdoptionFit, adoption_index
 from features.exog import FX_REGRESSOR
@@ -83,16 +84,7 @@ def project_annual(
     estimators: dict[str, BaseForecaster], request: pd.DataFrame, paths: pd.DataFrame, scenario: Scenario
 ) -> pd.DataFrame:
     """Answer a request frame (``ds`` year starts, optional ``unique_id``) under one scenario."""
-    if "ds" not in request.columns:
-        raise AnnualRequestError("the request needs a 'ds' column of forecast years (YYYY-01-01)")
-    request = request.copy()
-    request["ds"] = pd.to_datetime(request["ds"])
-    if "unique_id" not in request.columns or request["unique_id"].isna().all():
-        years = request[["ds"]].drop_duplicates()
-        request = pd.concat([years.assign(unique_id=uid) for uid in estimators], ignore_index=True)
-    unknown = sorted(set(request["unique_id"]) - set(estimators))
-    if unknown:
-        raise AnnualRequestError(f"unknown series '{unknown[0]}'; this model knows: {', '.join(estimators)}")
+    request = expand_request(request, list(estimators), "forecast years (YYYY-01-01)", AnnualRequestError)
     frames = []
     for uid, rows in request.groupby("unique_id", sort=True):
         pred = project_target(estimators[uid], pd.DatetimeIndex(rows["ds"].unique()), paths, scenario, uid)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -23,7 +23,7 @@ def scenario_fan_grid(
     """One row per scenario, one column per target: the published history (points; gaps left
     open) and the scenario's projection with its 80% and 95% intervals. Values in 兆円 (trillion
     yen = 10,000 億円); each column shares its y axis so scenarios compare at a glance."""
-    plt = _pyplot()
+    plt = pyplot()
     targets = list(history)
     fig, axes = plt.subplots(len(scenarios), len(targets), figsize=(3.6 * len(targets), 2.3 * len(scenarios)),
                              squeeze=False, sharex=True, sharey="col")
@@ -58,7 +58,7 @@ def scenario_comparison_chart(
     history: pd.Series, projections: pd.DataFrame, target: str, path: Path, title: str, baseline: str = "baseline"
 ) -> Path:
     """The baseline fan of one target with every scenario's mean path on top."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     hist = history / 1e4
     ax.plot(hist.index.year, hist.to_numpy(), "o-", color="black", ms=3, lw=1, label="published")

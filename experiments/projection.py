@@ -31,6 +31,22 @@ class ProjectionRequestError(ValueError):
     """A request the fitted models cannot answer (unknown series, a month inside the history)."""
 
 
+def expand_request(request: pd.DataFrame, series_ids: list[str], periods: str, error: type[Exception]) -> pd.DataFrame:
+    """Validate a pyfunc request and give every row a ``unique_id``: a request without one asks
+    for the same periods (and the same per-period inputs) of every series the model knows."""
+    if "ds" not in request.columns:
+        raise error(f"the request needs a 'ds' column of {periods}")
+    request = request.copy()
+    request["ds"] = pd.to_datetime(request["ds"])
+    if "unique_id" not in request.columns or request["unique_id"].isna().all():
+        periods_frame = request.drop(columns=["unique_id"], errors="ignore").drop_duplicates("ds")
+        request = pd.concat([periods_frame.assign(unique_id=uid) for uid in series_ids], ignore_index=True)
+    unknown = sorted(set(request["unique_id"]) - set(series_ids))
+    if unknown:
+        raise error(f"unknown series '{unknown[0]}'; this model knows: {', '.join(series_ids)}")
+    return request
+
+
 def usdjpy_path(index: pd.DatetimeIndex, known: pd.Series, override: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     """USD/JPY level for ``index`` and, per period, where it came from (input/published/carried)."""
     level = pd.Series(np.nan, index=index, dtype=float)
@@ -86,16 +102,7 @@ def project(
     fx_multiplier: float = 1.0,
 ) -> pd.DataFrame:
     """Answer a request frame (``ds``, optional ``unique_id``, optional ``usdjpy``)."""
-    if "ds" not in request.columns:
-        raise ProjectionRequestError("the request needs a 'ds' column of forecast months")
-    request = request.copy()
-    request["ds"] = pd.to_datetime(request["ds"])
-    if "unique_id" not in request.columns or request["unique_id"].isna().all():
-        months = request[["ds"] + (["usdjpy"] if "usdjpy" in request.columns else [])].drop_duplicates("ds")
-        request = pd.concat([months.assign(unique_id=uid) for uid in estimators], ignore_index=True)
-    unknown = sorted(set(request["unique_id"]) - set(estimators))
-    if unknown:
-        raise ProjectionRequestError(f"unknown series '{unknown[0]}'; this model knows: {', '.join(estimators)}")
+    request = expand_request(request, list(estimators), "forecast months", ProjectionRequestError)
     frames = []
     for uid, rows in request.groupby("unique_id", sort=True):
         override = None

@@ -34,6 +34,7 @@ from experiments.model_publish import log_forecast_model
 from experiments.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
 from experiments.projection import period_label, project
 from experiments.refresh_data import prepare_data
+from experiments.report_html import render_study_report
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
 from features.atomic import write_text_atomic
@@ -71,6 +72,7 @@ class StudyOutcome:
     decision: GateDecision | None = None
     parent_run_id: str | None = None
     projections_path: Path | None = None
+    report_path: Path | None = None
     exog_board: pd.DataFrame | None = None  # forecast vs oracle drivers (experiments/report_exog.py)
     publication_lag_days: int = 0
 
@@ -123,6 +125,7 @@ def run_study(
     progress: Progress | None = None,
     force_promote: bool = False,
     data_tags: dict[str, str] | None = None,
+    credit: str | None = None,
 ) -> StudyOutcome:
     started = time.perf_counter()
     lineage = {
@@ -242,13 +245,19 @@ def run_study(
     suffix = "" if decision.promote else ".challenger"
     out_path = config.output_dir / f"{study.name}{suffix}.csv"
     write_text_atomic(out_path, projections.to_csv(index=False))
-    return StudyOutcome(
+    outcome = StudyOutcome(
         study=study.name, registered_model=study.registered_model, seconds=time.perf_counter() - started,
         leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,
         metric=bt.metric, version=str(registration.version.version), decision=decision,
         parent_run_id=parent.info.run_id, projections_path=out_path,
         exog_board=exog_board, publication_lag_days=bt.publication_lag_days,
     )
+    html = render_study_report(outcome, panel, result.metrics_by_horizon(), settings, snapshot.vintage, credit)
+    outcome.report_path = config.output_dir / f"{study.name}{suffix}-report.html"
+    write_text_atomic(outcome.report_path, html)
+    client.log_text(parent.info.run_id, html, "report.html")
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
 def _http_retry_policy(config: RefreshConfig) -> None:
@@ -294,7 +303,8 @@ def run_refresh(
         client.search_experiments(max_results=1)  # an unreachable server fails here, before any work
         return [
             run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress,
-                      force_promote, data_tags=refresh_data.tags())
+                      force_promote, data_tags=refresh_data.tags(),
+                      credit=BOJ_CREDIT if refresh_data.from_boj_api else None)
             for study in config.studies
         ] + run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress, force_promote,
                                data_tags=refresh_data.tags())

@@ -81,6 +81,7 @@ def print_outcome(console: Console, outcome) -> None:
         soft_wrap=True,
     )
     console.print(
-        f"run {outcome.parent_run_id}; projections: {outcome.projections_path} ({outcome.seconds:.1f} s)",
+        f"run {outcome.parent_run_id}; projections: {outcome.projections_path}; report: {outcome.report_path} "
+        f"({outcome.seconds:.1f} s)",
         soft_wrap=True,
     )

@@ -259,3 +259,16 @@ def test_model_uses_exog_reads_the_tag():
     assert not model_uses_exog("ets")
     assert not model_uses_exog("ensemble")
     assert model_uses_exog("ensemble", {"members": ["ets", "prophet"]})
+
+
+def test_prophet_newton_fallback_line_is_dropped_but_other_warnings_kept(caplog):
+    import logging
+
+    import forecast.models.prophet_model  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("prophet.models")
+    with caplog.at_level(logging.WARNING, logger="prophet.models"):
+        logger.warning("Optimization terminated abnormally. Falling back to Newton.")
+        logger.warning("something else went wrong")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["something else went wrong"]

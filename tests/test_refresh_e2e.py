@@ -179,3 +179,14 @@ def test_unknown_series_in_predict_is_one_line(refreshed):
     proc = cli("predict", "--series", "nope.balance", "--model-uri", f"models:/{MODEL}@champion",
                "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
     assert_one_line_failure(proc, "unknown series 'nope.balance'")
+
+
+def test_html_report_is_written_and_logged(refreshed):
+    tmp, proc = refreshed
+    report = tmp / "projections" / "dd-report.html"
+    html = report.read_text(encoding="utf-8")
+    assert "dd: refresh report" in html and "Champion per target" in html
+    assert html.count("data:image/png;base64,") == 2  # fan charts and error by horizon
+    for uid in ("digital_proxy.balance", "digital_mof3.balance"):
+        assert uid in html
+    assert "report: " in proc.stdout

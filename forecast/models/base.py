@@ -195,3 +195,15 @@ def normal_intervals(mean: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarra
         out[f"lo_{level}"] = out["mean"] - z * np.asarray(sigma, float)
         out[f"hi_{level}"] = out["mean"] + z * np.asarray(sigma, float)
     return out
+
+
+def statespace_forecast_frame(result, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    """Mean and 80/95% bounds of a fitted statsmodels state-space result (SARIMAX, UCM)."""
+    exog = None if X_future is None else X_future.to_numpy(dtype=float)
+    forecast = result.get_forecast(horizon, exog=exog)
+    out = {"mean": forecast.predicted_mean.to_numpy()}
+    for level in LEVELS:
+        bounds = forecast.conf_int(alpha=1 - level / 100).to_numpy()
+        out[f"lo_{level}"] = bounds[:, 0]
+        out[f"hi_{level}"] = bounds[:, 1]
+    return pd.DataFrame(out)

@@ -9,7 +9,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-from forecast.models.base import LEVELS, BaseForecaster
+from forecast.models.base import BaseForecaster, statespace_forecast_frame
 
 
 class SARIMAXForecaster(BaseForecaster):
@@ -83,11 +83,4 @@ class SARIMAXForecaster(BaseForecaster):
         return list(X.columns) == list(self.X_.columns) and X.iloc[:n_old].equals(self.X_)
 
     def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
-        exog = None if X_future is None else X_future.to_numpy(dtype=float)
-        forecast = self.result_.get_forecast(horizon, exog=exog)
-        out = {"mean": forecast.predicted_mean.to_numpy()}
-        for level in LEVELS:
-            bounds = forecast.conf_int(alpha=1 - level / 100).to_numpy()
-            out[f"lo_{level}"] = bounds[:, 0]
-            out[f"hi_{level}"] = bounds[:, 1]
-        return pd.DataFrame(out)
+        return statespace_forecast_frame(self.result_, horizon, X_future)

@@ -12,7 +12,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from forecast.models.base import LEVELS, BaseForecaster
+from forecast.models.base import BaseForecaster, statespace_forecast_frame
 
 # statsmodels' trend specifications offered here, with the fewest observations each needs.
 _LEVELS: dict[str, int] = {
@@ -58,11 +58,4 @@ class LocalTrendForecaster(BaseForecaster):
             self.result_ = model.fit(disp=False)
 
     def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
-        exog = None if X_future is None else X_future.to_numpy(dtype=float)
-        forecast = self.result_.get_forecast(horizon, exog=exog)
-        out = {"mean": forecast.predicted_mean.to_numpy()}
-        for level in LEVELS:
-            bounds = forecast.conf_int(alpha=1 - level / 100).to_numpy()
-            out[f"lo_{level}"] = bounds[:, 0]
-            out[f"hi_{level}"] = bounds[:, 1]
-        return pd.DataFrame(out)
+        return statespace_forecast_frame(self.result_, horizon, X_future)
