@@ -45,7 +45,7 @@ from experiments.annual_projection import (
     ANNUAL_FREQ, ANNUAL_OUTPUT_COLUMNS, paths_to_json, project_annual, resolve_paths,
 )
 from experiments.fan_charts import scenario_comparison_chart, scenario_fan_grid
-from experiments.lineage import code_version
+from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
 from experiments.model_publish import PIP_REQUIREMENTS
 from experiments.scenarios import BASELINE, DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios
 from experiments.tracking import ensure_experiment
@@ -434,16 +434,8 @@ def run_annual_study(
     data_tags: dict[str, str] | None = None,
 ) -> AnnualOutcome:
     started = time.perf_counter()
-    lineage = {
-        "data_vintage": snapshot.vintage,
-        "data_sha256": snapshot.sha256,
-        **(data_tags or {}),
-        "study_sha256": data.fingerprint,
-        "config_sha256": config_hash,
-        "code_version": code_version(),
-    }
-    done = registry.find_version(client, study.registered_model,
-                                 {k: lineage[k] for k in ("data_sha256", "study_sha256")})
+    lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
+    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
     if done is not None and not force_promote:
         return AnnualOutcome(study.name, study.registered_model, time.perf_counter() - started,
                              unchanged_version=str(done.version))

@@ -24,3 +24,19 @@ def code_version() -> str:
             return f"pkg:{metadata.version('digital-deficit')}"
         except metadata.PackageNotFoundError:
             return "unknown"
+
+
+# A refresh whose data and study settings match a registered version is the same job again.
+IDEMPOTENCE_KEYS = ("data_sha256", "study_sha256")
+
+
+def lineage_tags(snapshot, data_tags: dict[str, str] | None, study_sha256: str, config_sha256: str) -> dict[str, str]:
+    """Tags that say what produced a run or model version: data, settings, code."""
+    return {
+        "data_vintage": snapshot.vintage,
+        "data_sha256": snapshot.sha256,
+        **(data_tags or {}),  # the local vintage id and what the fetch step did
+        "study_sha256": study_sha256,
+        "config_sha256": config_sha256,
+        "code_version": code_version(),
+    }

@@ -27,7 +27,7 @@ from experiments.annual_study import prepare_annual_studies, run_annual_studies
 from experiments.config import RefreshConfig, StudyConfig, load_config
 from experiments.exog_settings import study_exog_options
 from experiments.scenarios import load_scenarios
-from experiments.lineage import code_version
+from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
 from experiments import model_registry as registry
 from experiments.gate import GateDecision
 from experiments.model_publish import log_forecast_model
@@ -128,16 +128,8 @@ def run_study(
     credit: str | None = None,
 ) -> StudyOutcome:
     started = time.perf_counter()
-    lineage = {
-        "data_vintage": snapshot.vintage,
-        "data_sha256": snapshot.sha256,
-        **(data_tags or {}),  # the local vintage id and what the fetch step did
-        "study_sha256": study_fingerprint(study, config.series_catalog),
-        "config_sha256": config_hash,
-        "code_version": code_version(),
-    }
-    done = registry.find_version(client, study.registered_model,
-                                 {k: lineage[k] for k in ("data_sha256", "study_sha256")})
+    lineage = lineage_tags(snapshot, data_tags, study_fingerprint(study, config.series_catalog), config_hash)
+    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
     if done is not None and not force_promote:
         return StudyOutcome(study.name, study.registered_model, time.perf_counter() - started,
                             unchanged_version=str(done.version))
