@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from forecast.models.registry import available_models
+from forecast.models.registry import available_models, is_global_model
 
 Driver = Literal["usdjpy", "ai_adoption"]
 Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
@@ -47,6 +47,8 @@ class AnnualModelSpec(_Strict):
             raise ValueError(f"unknown model '{model}'; known: {', '.join(sorted(available_models()))}")
         if model == "ensemble":
             raise ValueError("ensembles are not offered in annual studies (too few origins to choose members)")
+        if is_global_model(model):
+            raise ValueError(f"model '{model}' is a global (cross-series) model, which annual studies do not support")
         return model
 
 

@@ -39,6 +39,10 @@ class OutputFormat(str, Enum):
 def refresh(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Refresh config (YAML)."),
     n_jobs: int | None = typer.Option(None, "--n-jobs", min=1, help="Parallel workers (overrides the config)."),
+    scheduler_address: str | None = typer.Option(None, "--scheduler-address",
+                                                 help="Run the backtests on this Dask scheduler (tcp://host:port)."),
+    local_cluster: bool = typer.Option(
+        False, "--dask-local", help="Run the backtests on a Dask LocalCluster (executor.n_workers, else n_jobs workers)."),
     force_promote: bool = typer.Option(False, "--force-promote",
                                        help="Make the new model champion whatever the gate says (recorded as forced)."),
 ) -> None:
@@ -53,7 +57,8 @@ def refresh(
     notices: list[str] = []
     with progress_reporter(err) as progress:
         outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote,
-                               notice=notices.append)
+                               notice=notices.append, scheduler_address=scheduler_address,
+                               dask_local=local_cluster)
     out = Console()
     for outcome in outcomes:
         print_outcome(out, outcome)

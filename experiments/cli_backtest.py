@@ -10,6 +10,7 @@ skipped with a reason (``skipped.csv``), not crashed on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -34,8 +35,22 @@ def backtest(
     refit_every: int = typer.Option(1, "--refit-every", min=1, help="Re-estimate every K origins; update the state in between."),
     warm_start: bool = typer.Option(False, "--warm-start", help="Start each refit from the previous origin's parameters."),
     origins_per_task: int = typer.Option(12, "--origins-per-task", min=1, help="Origins per parallel task."),
+    # Annotated, so that direct calls of this function that omit it get False, not a truthy OptionInfo.
+    share_features: Annotated[bool, typer.Option(
+        "--share-features",
+        help="Build each origin's view of a series once for all models (same forecasts, less repeated work).")] = False,
     scheduler_address: str | None = typer.Option(None, "--scheduler-address", help="Run on this Dask scheduler (tcp://host:port)."),
     local_cluster: bool = typer.Option(False, "--dask-local", help="Run on a Dask LocalCluster of --n-jobs workers."),
+    # Annotated, so that direct calls of this function that omit it get "date" too.
+    global_alignment: Annotated[str, typer.Option(
+        "--global-alignment",
+        help="Global (cross-series) models: 'date' trains each origin on every series' values up to that date; "
+             "'position' groups each series' k-th last origin (panels with arbitrary dates, e.g. M3).")] = "date",
+    # Annotated, so that direct calls of this function that omit it get no combination.
+    combine: Annotated[list[str] | None, typer.Option(
+        "--combine",
+        help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
+             "bounds of the listed models, wherever all of them forecast. Repeatable.")] = None,
     select_k: list[int] | None = typer.Option(
         None, "--select-k", min=1,
         help="Add model 'select_K': at each origin the median of the K models with the lowest MASE on "
@@ -45,19 +60,24 @@ def backtest(
     from rich.console import Console
 
     from experiments.progress import progress_reporter
-    from forecast.backtest import BacktestSettings, add_selected_ensemble, cross_validate
+    from forecast.backtest import BacktestSettings, add_fixed_combination, add_selected_ensemble, cross_validate
     from forecast.backtest.executors import make_executor
+    from forecast.backtest.global_engine import GLOBAL_ALIGNMENTS
     from forecast.models.registry import make_model
 
     if freq not in SEASON_LENGTH:
         raise DataValidationError(f"--freq {freq!r} is not one of {', '.join(SEASON_LENGTH)}")
+    if global_alignment not in GLOBAL_ALIGNMENTS:
+        raise DataValidationError(f"--global-alignment {global_alignment!r} is not one of {', '.join(GLOBAL_ALIGNMENTS)}")
     season_length = SEASON_LENGTH[freq]
     names = _model_names(models)
+    combinations = [_parse_combination(spec, names) for spec in combine or []]
     built = {name: make_model(name, season_length) for name in names}  # unknown names fail here
     panel = read_panel(data, freq)
     settings = BacktestSettings(
         horizon=horizon, n_origins=origins, step=step, refit_every=refit_every, season_length=season_length,
-        freq=freq, warm_start=warm_start, origins_per_task=origins_per_task,
+        freq=freq, warm_start=warm_start, origins_per_task=origins_per_task, global_alignment=global_alignment,
+        share_features=share_features,
     )
     executor = make_executor(n_jobs, scheduler_address, dask=local_cluster)
     err = Console(stderr=True)
@@ -66,6 +86,8 @@ def backtest(
                                 progress=lambda done, total: progress(data.name, done, total))
     for k in sorted(set(select_k or [])):
         result = add_selected_ensemble(result, k=k, method="median", metric="mase", name=f"select_{k}")
+    for name, method, members in combinations:
+        result = add_fixed_combination(result, members, method, name=name)
 
     output.mkdir(parents=True, exist_ok=True)
     forecasts = result.forecasts.rename(columns={"mean": "yhat"})[OUTPUT_COLUMNS]
@@ -83,6 +105,25 @@ def _model_names(models: str) -> list[str]:
     if len(set(names)) != len(names):
         raise DataValidationError(f"--models lists a model more than once: {models}")
     return names
+
+
+def _parse_combination(spec: str, models: list[str]) -> tuple[str, str, list[str]]:
+    """``NAME=METHOD:a,b,c`` -> (name, method, members), checked against the models that run."""
+    from forecast.backtest.ensemble import COMBINE_METHODS
+
+    name, sep, rest = spec.partition("=")
+    method, colon, listed = rest.partition(":")
+    members = [m.strip() for m in listed.split(",") if m.strip()]
+    if not sep or not colon or not name.strip() or method not in COMBINE_METHODS or len(set(members)) < 2:
+        raise DataValidationError(
+            f"--combine {spec!r}: expected NAME=METHOD:a,b[,...] with METHOD one of {', '.join(COMBINE_METHODS)} "
+            "and at least two distinct models")
+    missing = [m for m in members if m not in models]
+    if missing:
+        raise DataValidationError(f"--combine {spec!r}: {', '.join(missing)} not in --models")
+    if name.strip() in models:
+        raise DataValidationError(f"--combine {spec!r}: {name.strip()!r} is already a model name")
+    return name.strip(), method, members
 
 
 def read_panel(path: Path, freq: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from experiments.annual_config import AnnualStudyConfig
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
 from features.yaml_settings import read_mapping, validate_settings
-from forecast.models.registry import available_models
+from forecast.models.registry import available_models, is_global_model
 
 FREQ_ALIAS: dict[str, str] = {"monthly": "MS", "quarterly": "QS", "annual": "YS"}
 SEASON_LENGTH: dict[str, int] = {"monthly": 12, "quarterly": 4, "annual": 1}
@@ -39,6 +39,9 @@ class BacktestConfig(_Strict):
     warm_start: bool = False
     # Origins per parallel task; null keeps each (series, model) pair in one task.
     origins_per_task: int | None = Field(12, ge=1)
+    # Build each origin's view of a series (target history, driver paths) once for all models
+    # instead of once per model (BacktestSettings.share_features); forecasts are identical.
+    share_features: bool = False
     metric: Metric = "mase"
     # Drivers after the cutoff: "last_value" carries the last known value forward; "forecast" uses
     # each driver's own forecast (USD/JPY: a random walk, the same point path). Modes listed in
@@ -88,6 +91,11 @@ class StudyConfig(_Strict):
             raise ValueError(f"unknown model '{unknown[0]}'; known: {', '.join(sorted(known))}")
         if len(set(models)) != len(models):
             raise ValueError("models are listed more than once")
+        pooled = [m for m in models if is_global_model(m)]
+        if pooled:
+            # A study fits and serves one model per target; a cross-series model has no such fit.
+            raise ValueError(f"model '{pooled[0]}' is a global (cross-series) model, which refresh studies do not "
+                             "support (they fit one model per target); backtest it with `deficit backtest`")
         return models
 
     @model_validator(mode="after")
@@ -125,6 +133,24 @@ class DataConfig(_Strict):
         return self
 
 
+class ExecutorConfig(_Strict):
+    """Where the refresh's backtest tasks run: joblib processes on this machine (``n_jobs``), or
+    Dask, on the scheduler at ``scheduler_address`` or on a LocalCluster of ``n_workers``
+    (default ``n_jobs``) started for the refresh. Results are identical either way."""
+
+    backend: Literal["joblib", "dask"] = "joblib"
+    scheduler_address: str | None = Field(None, min_length=1)
+    n_workers: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExecutorConfig":
+        if self.backend == "joblib" and (self.scheduler_address is not None or self.n_workers is not None):
+            raise ValueError("scheduler_address and n_workers need backend: dask (joblib uses n_jobs)")
+        if self.scheduler_address is not None and self.n_workers is not None:
+            raise ValueError("n_workers sizes a local cluster; with scheduler_address the scheduler's workers run")
+        return self
+
+
 class RefreshConfig(_Strict):
     tracking_uri: str | None = None
     mlruns_dir: Path = Path("mlruns")
@@ -133,6 +159,7 @@ class RefreshConfig(_Strict):
     data: DataConfig = DataConfig()
     output_dir: Path = Path("projections")
     n_jobs: int = Field(2, ge=1)
+    executor: ExecutorConfig = ExecutorConfig()
     # Remote tracking servers: MLflow's own HTTP retries, with exponential backoff, before giving up.
     tracking_retries: int = Field(4, ge=0)
     tracking_backoff_seconds: int = Field(1, ge=0)  # MLflow takes whole seconds

@@ -20,6 +20,7 @@ from experiments.config import StudyConfig
 from experiments.gate import GateDecision, decide
 from forecast.backtest.engine import BacktestResult, BacktestSettings, cross_validate
 from forecast.backtest.ensemble import add_selected_ensemble
+from forecast.backtest.executors import Executor
 from forecast.models.registry import make_model
 
 RECIPE_TAG = "recipe"
@@ -44,7 +45,7 @@ def recipe_forecasts(
     panel: pd.DataFrame,
     settings: BacktestSettings,
     exog: list[str],
-    n_jobs: int,
+    executor: Executor,
 ) -> pd.DataFrame:
     """Backtest forecasts of ``recipe`` on this refresh's folds, for the targets the panel has."""
     frames = []
@@ -63,7 +64,7 @@ def recipe_forecasts(
         else:
             model = make_model(name, study.season_length, params)
             one = panel[panel["unique_id"] == uid]
-            frames.append(cross_validate(one, {name: model}, settings, n_jobs=n_jobs, exog_columns=exog).forecasts)
+            frames.append(cross_validate(one, {name: model}, settings, exog_columns=exog, executor=executor).forecasts)
     return pd.concat(frames, ignore_index=True) if frames else result.forecasts.iloc[0:0]
 
 
@@ -88,7 +89,7 @@ def gate_candidate(
     panel: pd.DataFrame,
     settings: BacktestSettings,
     exog: list[str],
-    n_jobs: int,
+    executor: Executor,
     force: bool,
 ) -> tuple[GateDecision, ModelVersion | None]:
     """Decide whether this refresh's candidate may replace the current champion."""
@@ -102,7 +103,7 @@ def gate_candidate(
         return GateDecision(True, f"version {champion.version} has no recipe to re-score; replaced"), champion
     gate = study.gate
     decision = decide(
-        recipe_forecasts(recipe, study, result, panel, settings, exog, n_jobs),
+        recipe_forecasts(recipe, study, result, panel, settings, exog, executor),
         candidate_forecasts(result, champions),
         metric=gate.metric or study.backtest.metric, margin=gate.margin, alpha=gate.alpha,
         horizon=settings.horizon, step=settings.step,

@@ -34,6 +34,7 @@ from experiments.model_publish import log_forecast_model
 from experiments.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
 from experiments.projection import period_label, project
 from experiments.refresh_data import prepare_data
+from experiments.refresh_executor import backtest_executor, check_scheduler, executor_label, with_cli_flags
 from experiments.report_html import render_study_report
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
@@ -46,6 +47,7 @@ from features.snapshot import Snapshot
 from forecast.backtest.engine import BacktestSettings, cross_validate
 from forecast.backtest.ensemble import add_selected_ensemble, select_members
 from forecast.backtest.exog_report import exog_mode_board
+from forecast.backtest.executors import Executor, JoblibExecutor
 from forecast.backtest.leaderboard import best_models, leaderboard
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.registry import make_model
@@ -126,8 +128,10 @@ def run_study(
     force_promote: bool = False,
     data_tags: dict[str, str] | None = None,
     credit: str | None = None,
+    executor: Executor | None = None,
 ) -> StudyOutcome:
     started = time.perf_counter()
+    executor = executor or JoblibExecutor(config.n_jobs)
     lineage = lineage_tags(snapshot, data_tags, study_fingerprint(study, config.series_catalog), config_hash)
     done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
     if done is not None and not force_promote:
@@ -139,7 +143,7 @@ def run_study(
     bt = study.backtest
     settings = BacktestSettings(
         horizon=bt.horizon, n_origins=bt.n_origins, step=bt.step, refit_every=bt.refit_every,
-        warm_start=bt.warm_start, origins_per_task=bt.origins_per_task,
+        warm_start=bt.warm_start, origins_per_task=bt.origins_per_task, share_features=bt.share_features,
         season_length=study.season_length,
         exog_mode=bt.exog_mode, publication_lag_days=bt.publication_lag_days, exog_options=study_exog_options(bt),
     )
@@ -148,7 +152,7 @@ def run_study(
         for name in study.models if name != "ensemble"
     }
     report = (lambda done, total: progress(study.name, done, total)) if progress else None
-    result = cross_validate(panel, base_models, settings, n_jobs=config.n_jobs, exog_columns=exog, progress=report)
+    result = cross_validate(panel, base_models, settings, exog_columns=exog, progress=report, executor=executor)
     if "ensemble" in study.models:
         result = add_selected_ensemble(result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric)
     board = leaderboard(result, metric=bt.metric)
@@ -159,7 +163,7 @@ def run_study(
         raise DeficitError(f"study {study.name}: no model could be backtested on any target ({reasons})")
     recipe = study_recipe(study, champions)
     decision, previous = gate_candidate(client, study, result, champions, panel, settings, exog,
-                                        config.n_jobs, force_promote)
+                                        executor, force_promote)
 
     estimators = {}
     # One BLAS/OpenMP thread: on 2 cores default threading made single statsmodels fits 8-17x slower.
@@ -217,6 +221,7 @@ def run_study(
             "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
             "exog_mode": bt.exog_mode, "publication_lag_days": bt.publication_lag_days,
             "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
+            "executor": executor_label(config),
             "gate_alpha": study.gate.alpha, "warm_start": bt.warm_start, "origins_per_task": bt.origins_per_task,
         })
         dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
@@ -267,12 +272,17 @@ def run_refresh(
     progress: Progress | None = None,
     force_promote: bool = False,
     notice: Callable[[str], None] | None = None,
+    scheduler_address: str | None = None,
+    dask_local: bool = False,
 ) -> list[StudyOutcome]:
     """Run every study of the config. ``notice`` receives lines the caller must show with the
-    results (the BOJ credit line when the figures came from the BOJ API)."""
+    results (the BOJ credit line when the figures came from the BOJ API). ``scheduler_address`` /
+    ``dask_local`` override the config's executor (see experiments/refresh_executor.py)."""
     config, config_hash = load_config(config_path, base)
     if n_jobs is not None:
         config = config.model_copy(update={"n_jobs": n_jobs})
+    config = with_cli_flags(config, scheduler_address, dask_local)
+    check_scheduler(config)  # before the data step, which may store a fetched vintage
     refresh_data = prepare_data(config, warn=lambda message: print(message, file=sys.stderr))
     snapshot = refresh_data.selection.snapshot
     if refresh_data.from_boj_api and notice is not None:
@@ -293,12 +303,15 @@ def run_refresh(
         _http_retry_policy(config)
         client = use_tracking(uri)
         client.search_experiments(max_results=1)  # an unreachable server fails here, before any work
-        return [
-            run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress,
-                      force_promote, data_tags=refresh_data.tags(),
-                      credit=BOJ_CREDIT if refresh_data.from_boj_api else None)
-            for study in config.studies
-        ] + run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress, force_promote,
-                               data_tags=refresh_data.tags())
+        with backtest_executor(config) as executor:
+            outcomes = [
+                run_study(study, config, config_hash, snapshot, study_data[study.name], client, uri, progress,
+                          force_promote, data_tags=refresh_data.tags(),
+                          credit=BOJ_CREDIT if refresh_data.from_boj_api else None, executor=executor)
+                for study in config.studies
+            ]
+        # The annual backtests stay in this process whatever the executor (see run_annual_study).
+        return outcomes + run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress,
+                                             force_promote, data_tags=refresh_data.tags())
     finally:
         lock.release()

@@ -129,3 +129,24 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, monkeypa
     assert not out.exists()
     with pytest.raises(UnknownModelError):
         _run(data, out, models="ets,arima")
+
+
+def test_declared_combinations_are_added_and_checked(tmp_path):
+    data = _write_panel(tmp_path / "panel.csv")
+    base = ["naive", "seasonal_naive", "drift"]
+    _run(data, tmp_path / "out", horizon=3, origins=2, step=3, models=",".join(base),
+         combine=["avg=mean:naive,drift", "mid=median:naive,seasonal_naive,drift"])
+    forecasts = pd.read_csv(tmp_path / "out" / "forecasts.csv")
+    keys = ["unique_id", "cutoff", "ds"]
+    wide = forecasts.pivot_table(index=keys, columns="model", values="yhat")
+    np.testing.assert_allclose(wide["avg"], (wide["naive"] + wide["drift"]) / 2, rtol=1e-12)
+    # "tiny" is too short for seasonal_naive: no combination there rather than a median of two
+    complete = wide[base].notna().all(axis=1)
+    assert wide.loc[~complete, "mid"].isna().all() and (~complete).any()
+    np.testing.assert_allclose(wide.loc[complete, "mid"], wide.loc[complete, base].median(axis=1), rtol=1e-12)
+    assert {"avg", "mid"} <= set(pd.read_csv(tmp_path / "out" / "metrics.csv")["model"])
+    for spec, message in (("avg=max:naive,drift", "expected NAME=METHOD"), ("avg=mean:naive", "expected NAME=METHOD"),
+                          ("avg=mean:naive,theta", "theta not in --models"), ("naive=mean:naive,drift", "already a model")):
+        with pytest.raises(DataValidationError, match=message):
+            _run(data, tmp_path / "bad", models=",".join(base), combine=[spec])
+    assert not (tmp_path / "bad").exists()

@@ -229,6 +229,7 @@ def test_registry_lists_every_model():
     assert available_models() == [
         "naive", "seasonal_naive", "drift", "ets", "sarimax", "theta", "prophet", "gbm", "ensemble",
         "naive2", "theta_m4", "local_trend", "trend_regression", "dollar_volume",
+        "auto_ets", "auto_theta", "ces", "auto_arima", "pooled_ridge", "pooled_mlp",
     ]
 
 

@@ -73,6 +73,42 @@ def add_selected_ensemble(
     )
 
 
+def add_fixed_combination(
+    result: BacktestResult, members: list[str] | tuple[str, ...], method: str = "mean", name: str | None = None
+) -> BacktestResult:
+    """A new result with an extra model ``name``: the column-wise ``method`` (mean or median) of the
+    forecasts of ``members``, a combination declared before any score is seen (nothing is chosen
+    from the data). It exists at a (series, cutoff) only where every member has a forecast there,
+    so it is never a combination of whichever members happened to run. Members may be local or
+    global models; intervals are combined the same way and re-nested."""
+    members = list(dict.fromkeys(members))
+    if method not in COMBINE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(COMBINE_METHODS)}, got {method!r}")
+    if len(members) < 2:
+        raise ValueError(f"a combination needs at least two distinct members, got {members}")
+    name = name or f"{method}({','.join(members)})"
+    if name in set(result.forecasts["model"]):
+        raise ValueError(f"the result already has a model named {name!r}")
+    unknown = sorted(set(members) - set(base_forecasts(result)["model"]))
+    if unknown:
+        raise ValueError(f"combination {name!r}: no forecasts for member(s) {unknown}")
+    rows = base_forecasts(result)
+    rows = rows[rows["model"].isin(members)]
+    complete = rows.groupby(["unique_id", "cutoff"])["model"].transform("nunique") == len(members)
+    how = {**dict.fromkeys(PREDICTION_COLUMNS, method), "y": "first", "train_scale": "first"}
+    combined = rows[complete].groupby(["unique_id", "cutoff", "ds", "h"], sort=True).agg(how)
+    combined[PREDICTION_COLUMNS] = order_intervals(combined[PREDICTION_COLUMNS])
+    combination = combined.reset_index().assign(model=name)[FORECAST_COLUMNS]
+    forecasts = pd.concat([result.forecasts, combination], ignore_index=True)
+    return BacktestResult(
+        forecasts=forecasts.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True),
+        skipped=result.skipped,
+        settings=result.settings,
+        combined=(*result.combined, name),
+        exog_views=result.exog_views,
+    )
+
+
 def select_members(result: BacktestResult, unique_id: Hashable, k: int = 3, metric: str = "mase") -> list[str]:
     """The best ``k`` base models of one series ranked on the whole backtest, for the production
     ensemble fitted on all data (no later fold exists to be flattered there)."""

@@ -138,16 +138,20 @@ def origin_view(
         raise ValueError(f"exog_mode {exog_mode!r} unknown; available: {', '.join(EXOG_MODES)}")
     options = options or ExogOptions()
     freq = y.index.freq
-    as_of = next_period_start(cutoff, _freqstr(y))
+    freqstr = _freqstr(y)
+    as_of = next_period_start(cutoff, freqstr)
     last = published_until(y, cutoff, publication_lag_days)
-    y_hist = y.loc[:last].copy()
-    steps = int(horizon) + len(y.index[(y.index > last) & (y.index <= cutoff)])
-    future = future_index(last, steps, freq)
+    # Positions on the sorted grid instead of label masks: this runs at every fold of every model.
+    # No copies: pandas' copy-on-write keeps a model's writes to its slice out of y and X.
+    end = int(y.index.searchsorted(last, side="right"))
+    y_hist = y.iloc[:end]
+    steps = int(horizon) + int(y.index.searchsorted(cutoff, side="right")) - end
     view = OriginView(as_of, y_hist, None, None, steps, exog_mode)
     if X is None:
         return view
+    future = future_index(last, steps, freq)
     if exog_mode == ORACLE:
-        view.X_hist = X.loc[:last].copy()
+        view.X_hist = X.loc[:last]
         realised = X.reindex(future)
         if realised.isna().any().any():
             column = realised.columns[realised.isna().any()][0]
@@ -158,7 +162,7 @@ def origin_view(
     hist_cols, future_cols = {}, {}
     for column in X.columns:
         spec = options.driver(column)
-        hist, path, forecast = _driver_view(X[column], spec, y_hist.index, future, as_of, exog_mode, _freqstr(y))
+        hist, path, forecast = _driver_view(X[column], spec, y_hist.index, future, as_of, exog_mode, freqstr)
         if exog_mode == "scenario":
             # The shift applies to the forecast part only; values known at the origin stay as known.
             path = path + forecast * dict(options.scenario).get(column, 0.0)
@@ -235,8 +239,20 @@ def view_for_settings(y, X, cutoff, settings, mode: str | None = None) -> Origin
     )
 
 
+def compared_modes(settings, position: int, n_cutoffs: int) -> tuple[str, ...]:
+    """The extra exogenous modes scored at the origin at ``position`` among ``n_cutoffs`` cutoffs
+    (oldest = 0): every ``compare_every``-th origin, counted from the newest."""
+    options = getattr(settings, "exog_options", None)
+    if options is None or not options.compare_modes:
+        return ()
+    if (int(n_cutoffs) - 1 - int(position)) % int(options.compare_every):
+        return ()
+    return tuple(mode for mode in options.compare_modes if mode != settings.exog_mode)
+
+
 def compared_views(fitted, model, y, X, cutoff, settings, primary: OriginView | None, fold_frame,
-                   position: int = 0, n_cutoffs: int = 1) -> list:
+                   position: int = 0, n_cutoffs: int = 1,
+                   view_of: Callable[[pd.Timestamp, str], OriginView] | None = None) -> list:
     """Forecasts of the extra modes in ``settings.exog_options.compare_modes`` at one origin:
     a list of ``(mode, frame)``.
 
@@ -246,20 +262,16 @@ def compared_views(fitted, model, y, X, cutoff, settings, primary: OriginView | 
     forecast is left out at that origin. ``fold_frame(pred, view)`` shapes the rows; the caller
     labels them ``name[mode]``. ``position`` is the origin's index among the series' ``n_cutoffs``
     cutoffs (oldest = 0); only every ``compare_every``-th, counted from the newest, is compared.
+    ``view_of(cutoff, mode)``, when given, supplies the views (built once and shared by models).
     """
     from sklearn.base import clone
 
-    options = getattr(settings, "exog_options", None)
-    if options is None or X is None or not options.compare_modes:
-        return []
-    if (int(n_cutoffs) - 1 - int(position)) % int(options.compare_every):
+    if X is None:
         return []
     out = []
-    for mode in options.compare_modes:
-        if mode == settings.exog_mode:
-            continue
+    for mode in compared_modes(settings, position, n_cutoffs):
         try:
-            view = view_for_settings(y, X, cutoff, settings, mode)
+            view = view_of(cutoff, mode) if view_of is not None else view_for_settings(y, X, cutoff, settings, mode)
             same = (primary is not None and fitted is not None and view.y_hist.equals(primary.y_hist)
                     and view.X_hist.equals(primary.X_hist))
             estimator = fitted if same else clone(model).fit(view.y_hist, view.X_hist)

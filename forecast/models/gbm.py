@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import AbstractContextManager
+
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
-from features.builders import calendar_terms, target_lags
+from features.builders import calendar_matrix, lag_matrix
 from forecast.errors import ModelNotApplicable
 from forecast.models.base import LEVELS, BaseForecaster, future_index
 
@@ -62,7 +65,9 @@ class GradientBoostingForecaster(BaseForecaster):
         self.y_ = y.to_numpy(dtype=float, copy=True)
         self.diffs_ = np.diff(self.y_, prepend=np.nan)
         self.side_features_ = self._side_features(y.index, X)
-        lags = target_lags(pd.Series(self.diffs_), range(1, self.n_lags + 1)).to_numpy()
+        # Arrays, not frames (features.builders.target_lags/calendar_terms give the same values):
+        # this runs at every backtest fold.
+        lags = lag_matrix(self.diffs_, range(1, self.n_lags + 1))
         features = np.column_stack([lags, self.side_features_])
 
         split = len(y) - self.calibration_window
@@ -72,10 +77,11 @@ class GradientBoostingForecaster(BaseForecaster):
 
     def _side_features(self, index: pd.DatetimeIndex, X: pd.DataFrame | None) -> np.ndarray:
         """Calendar terms and exogenous columns at each period of ``index`` (everything but the lags)."""
-        parts = [calendar_terms(index, self.season_length)]
-        if X is not None:
-            parts.append(X)  # the base class aligns X (and X_future) to exactly these periods
-        return pd.concat(parts, axis=1).to_numpy(dtype=float)
+        calendar = calendar_matrix(index, self.season_length)
+        if X is None:
+            return calendar
+        # The base class aligns X (and X_future) to exactly these periods.
+        return np.column_stack([calendar, X.to_numpy(dtype=float)])
 
     def _fit_regressor(self, features: np.ndarray, target: np.ndarray) -> HistGradientBoostingRegressor:
         observed = np.isfinite(target)
@@ -118,11 +124,11 @@ class GradientBoostingForecaster(BaseForecaster):
         return halfwidths
 
     # ---- forecasting ---------------------------------------------------------------------------
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         with _single_openmp_thread():
             return self._predict_single_threaded(horizon, X_future)
 
-    def _predict_single_threaded(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict_single_threaded(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         n = len(self.y_)
         anchor = int(np.flatnonzero(np.isfinite(self.y_))[-1])
         # Periods missing at the end of the training series are forecast on the way to the horizon.
@@ -141,13 +147,22 @@ class GradientBoostingForecaster(BaseForecaster):
             q = halfwidth[np.minimum(steps_from_anchor, len(halfwidth)) - 1]
             out[f"lo_{level}"] = path - q
             out[f"hi_{level}"] = path + q
-        return pd.DataFrame(out)
+        return out
 
 
-def _single_openmp_thread() -> threadpool_limits:
+# (number of imported modules, controller): finding the thread pools scans the process's memory
+# map (~3-6 ms, twice per backtest fold: fit and predict); pools arrive with imports, so the scan
+# is redone only when the module count has changed (as forecast.backtest.executors does).
+_controller: tuple[int, ThreadpoolController] | None = None
+
+
+def _single_openmp_thread() -> AbstractContextManager:
     """One OpenMP thread for the trees: a few hundred rows gain nothing from threads, and OpenMP
-    spin-waiting on this 2-core machine made a fit take 1-7 s instead of 0.07 s (3 ms to set)."""
-    return threadpool_limits(1, user_api="openmp")
+    spin-waiting on this 2-core machine made a fit take 1-7 s instead of 0.07 s."""
+    global _controller
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1].limit(limits=1, user_api="openmp")
 
 
 def _recursive_levels(

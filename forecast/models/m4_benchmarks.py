@@ -37,7 +37,8 @@ _T_CRIT = 1.645
 def is_seasonal(values: np.ndarray, m: int) -> bool:
     """The M4 seasonality test (see the module docstring)."""
     n = len(values)
-    if m <= 1 or n < 3 * m:
+    # A constant series has no autocorrelation (acf would divide by a zero variance).
+    if m <= 1 or n < 3 * m or np.ptp(values) == 0:
         return False
     r = acf(values, nlags=m, fft=False)[1:]
     limit = _T_CRIT / np.sqrt(n) * np.sqrt(1 + 2 * np.sum(r[: m - 1] ** 2))

@@ -27,10 +27,10 @@ class NaiveForecaster(BaseForecaster):
         self.last_value_ = float(values[-1])
         self.sigma_ = _residual_sigma(np.diff(values))
 
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         h = np.arange(1, horizon + 1)
         mean = np.full(horizon, self.last_value_)
-        return pd.DataFrame(normal_intervals(mean, self.sigma_ * np.sqrt(h)))
+        return normal_intervals(mean, self.sigma_ * np.sqrt(h))
 
 
 class SeasonalNaiveForecaster(BaseForecaster):
@@ -52,12 +52,12 @@ class SeasonalNaiveForecaster(BaseForecaster):
         self.last_season_ = values[-m:].copy()
         self.sigma_ = _residual_sigma(values[m:] - values[:-m])
 
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         m = self.season_length
         h = np.arange(1, horizon + 1)
         mean = self.last_season_[(h - 1) % m]
         sigma = self.sigma_ * np.sqrt(np.floor((h - 1) / m) + 1)
-        return pd.DataFrame(normal_intervals(mean, sigma))
+        return normal_intervals(mean, sigma)
 
 
 class DriftForecaster(BaseForecaster):
@@ -71,8 +71,8 @@ class DriftForecaster(BaseForecaster):
         # The slope is estimated from the same differences, hence one parameter off the count.
         self.sigma_ = _residual_sigma(np.diff(values) - self.slope_, n_params=1)
 
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         h = np.arange(1, horizon + 1)
         mean = self.last_value_ + self.slope_ * h
         sigma = self.sigma_ * np.sqrt(h * (1 + h / self.n_train_))
-        return pd.DataFrame(normal_intervals(mean, sigma))
+        return normal_intervals(mean, sigma)

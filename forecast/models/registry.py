@@ -7,20 +7,28 @@ from typing import Any
 
 from features.errors import ConfigError
 from forecast.errors import UnknownModelError
+from forecast.models.auto_arima import AutoARIMAForecaster
+from forecast.models.auto_ets import AutoETSForecaster
+from forecast.models.auto_theta import AutoThetaForecaster
 from forecast.models.base import BaseForecaster
+from forecast.models.ces import CESForecaster
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.ets import ETSForecaster
 from forecast.models.fx_decomposition import DollarVolumeForecaster
 from forecast.models.gbm import GradientBoostingForecaster
+from forecast.models.global_base import GlobalForecaster
 from forecast.models.m4_benchmarks import Naive2Forecaster, ThetaM4Forecaster
 from forecast.models.naive import DriftForecaster, NaiveForecaster, SeasonalNaiveForecaster
+from forecast.models.pooled_window import PooledMLPForecaster, PooledRidgeForecaster
 from forecast.models.prophet_model import ProphetForecaster
 from forecast.models.sarimax import SARIMAXForecaster
 from forecast.models.state_space import LocalTrendForecaster
 from forecast.models.theta import ThetaForecaster
 from forecast.models.trend_regression import TrendRegressionForecaster
 
-MODEL_REGISTRY: dict[str, type[BaseForecaster]] = {
+# Global (cross-series) models carry the class tag is_global; the backtest fits them on the whole
+# panel (forecast/backtest/global_engine.py).
+MODEL_REGISTRY: dict[str, type[BaseForecaster] | type[GlobalForecaster]] = {
     "naive": NaiveForecaster,
     "seasonal_naive": SeasonalNaiveForecaster,
     "drift": DriftForecaster,
@@ -35,6 +43,12 @@ MODEL_REGISTRY: dict[str, type[BaseForecaster]] = {
     "local_trend": LocalTrendForecaster,
     "trend_regression": TrendRegressionForecaster,
     "dollar_volume": DollarVolumeForecaster,
+    "auto_ets": AutoETSForecaster,
+    "auto_theta": AutoThetaForecaster,
+    "ces": CESForecaster,
+    "auto_arima": AutoARIMAForecaster,
+    "pooled_ridge": PooledRidgeForecaster,
+    "pooled_mlp": PooledMLPForecaster,
 }
 
 # Members of an "ensemble" whose params name none: three cheap models with different strengths.
@@ -46,7 +60,9 @@ def available_models() -> list[str]:
     return list(MODEL_REGISTRY)
 
 
-def make_model(name: str, season_length: int, params: dict[str, Any] | None = None) -> BaseForecaster:
+def make_model(
+    name: str, season_length: int, params: dict[str, Any] | None = None
+) -> BaseForecaster | GlobalForecaster:
     """Build the model called ``name``; ``season_length`` goes to the classes that take one.
 
     For ``"ensemble"``, ``params`` may hold ``members`` (model names, each built with default
@@ -65,6 +81,11 @@ def make_model(name: str, season_length: int, params: dict[str, Any] | None = No
     return cls(**params)
 
 
+def is_global_model(name: str) -> bool:
+    """Whether the model called ``name`` is fitted on many series at once (``is_global``)."""
+    return bool(getattr(_lookup(name), "is_global", False))
+
+
 def model_uses_exog(name: str, params: dict[str, Any] | None = None) -> bool:
     """Whether the model called ``name`` reads exogenous regressors (an ensemble: if any member does)."""
     cls = _lookup(name)
@@ -74,7 +95,7 @@ def model_uses_exog(name: str, params: dict[str, Any] | None = None) -> bool:
     return cls.uses_exog
 
 
-def _lookup(name: str) -> type[BaseForecaster]:
+def _lookup(name: str) -> type[BaseForecaster] | type[GlobalForecaster]:
     try:
         return MODEL_REGISTRY[name]
     except KeyError:
@@ -90,6 +111,9 @@ def _make_ensemble(season_length: int, params: dict[str, Any]) -> EnsembleForeca
         raise ConfigError("model 'ensemble' needs at least one member")
     if "ensemble" in members:
         raise ConfigError("an ensemble cannot contain another ensemble")
+    pooled = [m for m in members if is_global_model(m)]
+    if pooled:
+        raise ConfigError(f"an ensemble forecasts one series at a time; global (cross-series) model(s) {pooled} cannot be members")
     method = params.get("method", "median")
     if method not in ("mean", "median"):
         raise ConfigError(f"model 'ensemble' has method '{method}'; accepted: mean, median")
@@ -97,5 +121,5 @@ def _make_ensemble(season_length: int, params: dict[str, Any]) -> EnsembleForeca
     return EnsembleForecaster(estimators=estimators, method=method)
 
 
-def _init_params(cls: type[BaseForecaster]) -> set[str]:
+def _init_params(cls: type) -> set[str]:
     return {p for p in inspect.signature(cls.__init__).parameters if p != "self"}

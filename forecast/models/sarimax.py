@@ -16,8 +16,10 @@ class SARIMAXForecaster(BaseForecaster):
     """SARIMAX(order)(seasonal_order, season_length) with every column of X as a regressor.
 
     The Kalman filter treats NaN observations as missing, so gaps are handled natively.
-    ``update`` appends the new observations to the fitted state (``append(refit=False)``) and keeps
-    the estimated parameters when the new series extends the fitted one; otherwise it refits.
+    ``update`` keeps the estimated parameters when the new series extends the fitted one and
+    filters only the new observations, starting from the stored state (``extend``); otherwise it
+    refits. Forecasts equal those of ``append(refit=False)``, which re-filters and smooths the
+    whole series (~4x the cost of ``extend`` at 250 monthly points).
     ``warm_fit`` re-estimates with the previous parameters as the optimiser's starting values.
     """
 
@@ -57,8 +59,9 @@ class SARIMAXForecaster(BaseForecaster):
             # cov_type="none": the parameter covariance (outer product of numerical scores, ~10% of
             # a fit) is never used here: forecast intervals come from the Kalman filter's variances.
             self.result_ = model.fit(start_params=start_params, disp=False, cov_type="none")
-        self.y_ = y.copy()
-        self.X_ = None if X is None else X.copy()
+        # No copies: fit/update receive new objects (base._check_y/_check_X) whose data
+        # copy-on-write keeps apart from the caller's.
+        self.y_, self.X_ = y, X
 
     def _warm_fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
         self._fit(y, X, start_params=self.result_.params.to_numpy())
@@ -70,9 +73,9 @@ class SARIMAXForecaster(BaseForecaster):
         n_old = len(self.y_)
         if len(y) > n_old:
             new_exog = None if X is None else X.iloc[n_old:]
-            self.result_ = self.result_.append(y.iloc[n_old:], exog=new_exog, refit=False)
-        self.y_ = y.copy()
-        self.X_ = None if X is None else X.copy()
+            # The result then covers only the new periods; forecasts need only its final state.
+            self.result_ = self.result_.extend(y.iloc[n_old:], exog=new_exog)
+        self.y_, self.X_ = y, X
 
     def _extends_training_data(self, y: pd.Series, X: pd.DataFrame | None) -> bool:
         n_old = len(self.y_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
 from statsmodels.tsa.forecasting.theta import ThetaModel
@@ -46,10 +47,10 @@ class ThetaForecaster(BaseForecaster):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.sigma2_ = self.result_.sigma2
 
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> dict[str, np.ndarray]:
         out = {"mean": self.result_.forecast(horizon).to_numpy()}
         for level in LEVELS:
             bounds = self.result_.prediction_intervals(horizon, alpha=1 - level / 100)
             out[f"lo_{level}"] = bounds["lower"].to_numpy()
             out[f"hi_{level}"] = bounds["upper"].to_numpy()
-        return pd.DataFrame(out)
+        return out
