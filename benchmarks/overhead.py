@@ -118,6 +118,9 @@ def main() -> None:
     y = real_series()
     one, two = JoblibExecutor(1), JoblibExecutor(2)
     ours(y.iloc[:120], "ets", two, 6)  # start the worker pool and import the models in it
+    # Again after the imports: statsmodels modules add "always" filters for their warnings when
+    # first imported, which would print the bare loop's EstimationWarnings.
+    warnings.simplefilter("ignore")
     print(f"# overhead: {machine()}")
     print(f"# series {len(y)} points, {N_ORIGINS} origins, h={HORIZON}, cold refits, best of {args.repeats}")
     print(f"{'model':8} {'bare s':>8} {'ours 1w s':>10} {'ours/bare':>10} {'ours 2w s':>10} {'2w/1w':>7} "

@@ -58,12 +58,17 @@ def add_selected_ensemble(
         raise ValueError(f"the result already has a model named {name!r}")
     chosen = honest_members(result, k, metric).explode("members").rename(columns={"members": "model"})
     rows = base_forecasts(result).merge(chosen[["unique_id", "cutoff", "model"]], on=["unique_id", "cutoff", "model"])
+    return _with_combination(result, rows, method, name)
+
+
+def _with_combination(result: BacktestResult, rows: pd.DataFrame, method: str, name: str) -> BacktestResult:
+    """``result`` plus model ``name``: per (series, cutoff, step), the ``method`` of ``rows``."""
     # y and train_scale are properties of the (series, cutoff, ds), identical across members.
     how = {**dict.fromkeys(PREDICTION_COLUMNS, method), "y": "first", "train_scale": "first"}
     combined = rows.groupby(["unique_id", "cutoff", "ds", "h"], sort=True).agg(how)
     combined[PREDICTION_COLUMNS] = order_intervals(combined[PREDICTION_COLUMNS])
-    ensemble = combined.reset_index().assign(model=name)[FORECAST_COLUMNS]
-    forecasts = pd.concat([result.forecasts, ensemble], ignore_index=True)
+    combination = combined.reset_index().assign(model=name)[FORECAST_COLUMNS]
+    forecasts = pd.concat([result.forecasts, combination], ignore_index=True)
     return BacktestResult(
         forecasts=forecasts.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True),
         skipped=result.skipped,
@@ -95,18 +100,7 @@ def add_fixed_combination(
     rows = base_forecasts(result)
     rows = rows[rows["model"].isin(members)]
     complete = rows.groupby(["unique_id", "cutoff"])["model"].transform("nunique") == len(members)
-    how = {**dict.fromkeys(PREDICTION_COLUMNS, method), "y": "first", "train_scale": "first"}
-    combined = rows[complete].groupby(["unique_id", "cutoff", "ds", "h"], sort=True).agg(how)
-    combined[PREDICTION_COLUMNS] = order_intervals(combined[PREDICTION_COLUMNS])
-    combination = combined.reset_index().assign(model=name)[FORECAST_COLUMNS]
-    forecasts = pd.concat([result.forecasts, combination], ignore_index=True)
-    return BacktestResult(
-        forecasts=forecasts.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True),
-        skipped=result.skipped,
-        settings=result.settings,
-        combined=(*result.combined, name),
-        exog_views=result.exog_views,
-    )
+    return _with_combination(result, rows[complete], method, name)
 
 
 def select_members(result: BacktestResult, unique_id: Hashable, k: int = 3, metric: str = "mase") -> list[str]:
