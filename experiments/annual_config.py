@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from forecast.models.registry import available_models, is_global_model
+from forecast.reconciliation import Identity, constrained_series, constraint_matrix
 
 Driver = Literal["usdjpy", "ai_adoption"]
 Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
@@ -75,6 +76,28 @@ class SelectionConfig(_Strict):
     sensitivity: list[str] = []
 
 
+class IdentityConfig(_Strict):
+    """``lhs = sum(plus) - sum(minus)``, e.g. balance = receipts - payments."""
+
+    lhs: str
+    plus: list[str] = []
+    minus: list[str] = []
+
+    def identity(self) -> Identity:
+        return Identity(lhs=self.lhs, plus=tuple(self.plus), minus=tuple(self.minus))
+
+
+class ReconcileConfig(_Strict):
+    """Make the projections satisfy ``identities`` (forecast/reconciliation.py). ``wls_var``: the
+    target with the larger backtest errors (selected model, one year ahead) takes more of the
+    adjustment; OLS when a target has none. ``mint_shrink`` needs ``min_joint_errors`` years scored
+    for every target, else uses the diagonal (the annual targets have a handful)."""
+
+    method: Literal["ols", "wls_var", "mint_shrink"] = "wls_var"
+    identities: list[IdentityConfig] = Field(min_length=1)
+    min_joint_errors: int = Field(8, ge=3)
+
+
 class AnnualStudyConfig(_Strict):
     name: str = Field(min_length=1, pattern=_NAME)
     registered_model: str = Field(min_length=1, pattern=_NAME)
@@ -92,6 +115,7 @@ class AnnualStudyConfig(_Strict):
     projection_end: int = Field(2030, ge=2000, le=2100)
     check_year: int | None = 2025  # refit with data through check_year - 1 and compare with the figure
     fan_chart_targets: list[str] = []
+    reconcile: ReconcileConfig | None = None  # null: the projections are the models' own (may not add up)
 
     @model_validator(mode="after")
     def _consistent(self) -> "AnnualStudyConfig":
@@ -110,6 +134,15 @@ class AnnualStudyConfig(_Strict):
         stray = set(self.fan_chart_targets) - set(self.targets) - set(self.supporting_targets)
         if stray:
             raise ValueError(f"fan_chart_targets names '{sorted(stray)[0]}', which the study does not project")
+        if self.reconcile is not None:
+            identities = [spec.identity() for spec in self.reconcile.identities]
+            projected = {*self.targets, *self.supporting_targets}
+            for identity in identities:
+                outside = [uid for uid in identity.series if uid not in projected]
+                if outside:
+                    raise ValueError(f"reconcile identity for '{identity.lhs}' names '{outside[0]}', "
+                                     "which the study does not project")
+            constraint_matrix(identities, constrained_series(identities))
         return self
 
     def resolve(self, base: Path) -> "AnnualStudyConfig":

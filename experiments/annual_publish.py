@@ -24,6 +24,7 @@ from experiments.annual_outcome import AnnualOutcome
 from experiments.annual_projection import ANNUAL_FREQ, ANNUAL_OUTPUT_COLUMNS
 from experiments.fan_charts import scenario_comparison_chart, scenario_fan_grid
 from experiments.model_publish import PIP_REQUIREMENTS
+from experiments.report_annual_html import render_annual_report
 from experiments.scenarios import BASELINE
 from experiments.tracking import ensure_experiment
 from features.ai_adoption import adoption_index
@@ -45,6 +46,7 @@ class Published:
     run_id: str
     projections_path: Path
     charts: list[Path]
+    report_path: Path | None = None
 
 
 def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: dict[str, str], data: AnnualData,
@@ -70,6 +72,7 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
             "compare_exog_modes": ",".join(bt.compare_exog_modes), "publication_lag_days": bt.publication_lag_days,
             "fallback_model": study.selection.fallback, "min_origins": study.selection.min_origins,
             "projection_end": study.projection_end, "scenarios": ",".join(sorted(data.scenarios)),
+            "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
         })
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -102,6 +105,9 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
                   f"for a champion/challenger test; the refreshed model replaces the champion")
         registry.promote(client, study.registered_model, str(version.version), reason)
         mlflow.set_tag("registered_model_version", str(version.version))
+        report = render_annual_report(study, outcome, saved_charts, str(version.version), run.info.run_id,
+                                      lineage["data_vintage"])
+        mlflow.log_text(report, "report.html")
 
     out_path = out_dir / f"{study.name}.csv"
     write_text_atomic(out_path, projections.to_csv(index=False))
@@ -109,7 +115,9 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
         write_text_atomic(out_dir / f"{study.name}-sensitivity.csv", sensitivity.to_csv(index=False))
     write_text_atomic(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
     write_text_atomic(out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board.to_csv(index=False))
-    return Published(str(version.version), run.info.run_id, out_path, saved_charts)
+    report_path = out_dir / f"{study.name}-report.html"
+    write_text_atomic(report_path, report)
+    return Published(str(version.version), run.info.run_id, out_path, saved_charts, report_path)
 
 
 def _adoption_table(data: AnnualData, study: AnnualStudyConfig) -> pd.DataFrame:
@@ -138,12 +146,15 @@ def _charts(study: AnnualStudyConfig, data: AnnualData, projections: pd.DataFram
 def _log_model(estimators: dict, stored: dict, meta: dict, tmp: Path):
     joblib.dump(estimators, tmp / "estimators.joblib")
     (tmp / "scenarios.json").write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
+    # The weights resolved at refresh time, so served forecasts are reconciled as published.
+    (tmp / "reconciliation.json").write_text(json.dumps(meta.get("reconciliation")), encoding="utf-8")
     example = pd.DataFrame({"unique_id": list(estimators),
                             "ds": [pd.Timestamp(meta["targets"][uid]["first_forecast"]) for uid in estimators]})
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=str(PYFUNC_ANNUAL),
-        artifacts={"estimators": str(tmp / "estimators.joblib"), "scenarios": str(tmp / "scenarios.json")},
+        artifacts={"estimators": str(tmp / "estimators.joblib"), "scenarios": str(tmp / "scenarios.json"),
+                   "reconciliation": str(tmp / "reconciliation.json")},
         signature=ModelSignature(inputs=ANNUAL_INPUT_SCHEMA, outputs=ANNUAL_OUTPUT_SCHEMA, params=SCENARIO_PARAMS),
         input_example=example,
         pip_requirements=PIP_REQUIREMENTS,

@@ -35,6 +35,7 @@ from experiments.annual_data import AnnualData, prepare_annual
 from experiments.annual_outcome import AnnualOutcome
 from experiments.annual_projection import ANNUAL_FREQ
 from experiments.annual_publish import publish_annual
+from experiments.annual_reconcile import reconcile_projections, reconciliation_plan
 from experiments.annual_refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.annual_selection import evidence_table, select_models
 from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
@@ -78,6 +79,8 @@ def run_annual_study(
     selection = select_models(study, board, evidence)
     estimators = fit_final(study, data, selection)
     projections, stored = project_all(study, data, estimators)
+    plan = reconciliation_plan(study, result, selection)
+    projections = reconcile_projections(projections, plan)
     projections.insert(0, "role", "selected")
     projections.insert(3, "model", projections["unique_id"].map(dict(zip(selection["unique_id"], selection["model"]))))
     deltas = scenario_deltas(projections, study.projection_end)
@@ -97,6 +100,7 @@ def run_annual_study(
             }
             for uid, row in selection.set_index("unique_id").iterrows()
         },
+        "reconciliation": plan,
     }
     outcome = AnnualOutcome(
         study=study.name, registered_model=study.registered_model, seconds=0.0,

@@ -73,15 +73,23 @@ def predict(
     fmt: OutputFormat = typer.Option(OutputFormat.csv, "--format", help="csv or json on stdout."),
     series: list[str] | None = typer.Option(None, "--series", help="Limit to these series (repeatable)."),
     mlruns_dir: Path = typer.Option(Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."),
+    scenario: list[str] | None = typer.Option(
+        None, "--scenario", help="Project under this scenario (repeatable: one block of rows per scenario)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout."),
 ) -> None:
     """Print projections from a registered model (default: the digital-deficit champion)."""
     from experiments.predict import load_and_predict
+    from features.atomic import write_text_atomic
 
-    frame = load_and_predict(model_uri, horizon, series, mlruns_dir)
+    frame = load_and_predict(model_uri, horizon, series, mlruns_dir, scenario)
     if fmt is OutputFormat.json:
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
+        text = frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
     else:
-        sys.stdout.write(frame.to_csv(index=False, date_format="%Y-%m-%d"))
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(output, text)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -18,11 +18,21 @@ METRIC_COLUMNS = ["mase", "smape", "rmse", "pinball", "coverage_80", "coverage_9
 HISTORY_PERIODS = 60  # months of history drawn before each projection
 
 
+def png_data(png: bytes) -> str:
+    """PNG bytes as the base64 text of a ``data:image/png`` URI, so the report stands alone."""
+    return base64.b64encode(png).decode("ascii")
+
+
+def render_template(name: str, **context) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    return env.get_template(name).render(**context)
+
+
 def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
     pyplot().close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data(buffer.getvalue())
 
 
 def _grid(n: int):
@@ -71,8 +81,8 @@ def horizon_chart_png(by_h: pd.DataFrame, metric: str) -> str:
     return _png(fig)
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+def fmt_number(value, digits: int = 3, thousands: str = "") -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:{thousands}.{digits}f}"
 
 
 def render_study_report(outcome, panel: pd.DataFrame, by_h: pd.DataFrame, settings, data_vintage: str,
@@ -82,14 +92,14 @@ def render_study_report(outcome, panel: pd.DataFrame, by_h: pd.DataFrame, settin
     targets = target_summary(outcome.leaderboard, outcome.champions, metric)
     first = outcome.projections.groupby("unique_id").first()
     board = outcome.leaderboard.assign(champion=lambda b: b["model"] == b["unique_id"].map(outcome.champions))
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template("study_report.html.j2").render(
+    return render_template(
+        "study_report.html.j2",
         study=outcome.study, registered_model=outcome.registered_model, version=outcome.version,
         alias=outcome.decision.alias, gate_reason=outcome.decision.reason, data_vintage=data_vintage,
         run_id=outcome.parent_run_id, horizon=settings.horizon, n_origins=settings.n_origins, metric=metric,
         targets=[
-            {"unique_id": r.unique_id, "champion": r.champion, "score": _fmt(getattr(r, metric)),
-             "baseline": _fmt(getattr(r, f"{BASELINE}_{metric}")), "ratio": _fmt(r.ratio, 2),
+            {"unique_id": r.unique_id, "champion": r.champion, "score": fmt_number(getattr(r, metric)),
+             "baseline": fmt_number(getattr(r, f"{BASELINE}_{metric}")), "ratio": fmt_number(r.ratio, 2),
              "last_observed": first.loc[r.unique_id, "last_observed"],
              "source_vintage": first.loc[r.unique_id, "source_vintage"]}
             for r in targets.itertuples(index=False)
@@ -97,7 +107,7 @@ def render_study_report(outcome, panel: pd.DataFrame, by_h: pd.DataFrame, settin
         fan_png=fan_chart_png(panel, outcome.projections),
         horizon_png=horizon_chart_png(by_h, metric),
         metric_columns=METRIC_COLUMNS,
-        leaderboard=[{**row, **{m: _fmt(row[m]) for m in METRIC_COLUMNS}} for row in board.to_dict("records")],
+        leaderboard=[{**row, **{m: fmt_number(row[m]) for m in METRIC_COLUMNS}} for row in board.to_dict("records")],
         skipped=outcome.skipped.to_dict("records"),
         credit=credit,
     )

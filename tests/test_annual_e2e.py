@@ -50,14 +50,19 @@ annual_studies:
 """
 
 
-@pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("annual")
+def refresh_in(tmp: Path) -> subprocess.CompletedProcess:
+    """A refresh of CONFIG (one monthly and one annual study) with its store and outputs in ``tmp``."""
     config = tmp / "config.yaml"
     config.write_text(textwrap.dedent(CONFIG.format(tmp=tmp, root=ROOT, monthly=MONTHLY, annual=ANNUAL)), encoding="utf-8")
     proc = cli("refresh", "--config", str(config), cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return tmp, proc
+    return proc
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("annual")
+    return tmp, refresh_in(tmp)
 
 
 def test_refresh_reports_evidence_check_and_registers_the_annual_model(refreshed):
@@ -111,3 +116,65 @@ def test_pyfunc_takes_the_scenario_as_a_param(refreshed):
     assert (weak["yhat"].to_numpy() - saved["yhat"].to_numpy()).__abs__().max() < 1e-6
     assert "unknown scenario 'yen_crash'" in out["error"] and "yen_weak" in out["error"]
     assert out["monthly"] == [3, 3]  # no params and a scenario param both work on the monthly model
+
+
+def predict_cli(tmp: Path, model: str, *args: str) -> subprocess.CompletedProcess:
+    return cli("predict", "--model-uri", f"models:/{model}@champion", "--mlruns-dir", str(tmp / "mlruns"), *args,
+               cwd=tmp)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, expected: str) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
+    assert expected in lines[0] and not proc.stdout
+
+
+def test_predict_cli_projects_every_scenario_asked_for(refreshed):
+    tmp, _ = refreshed
+    out = tmp / "scenarios.csv"
+    proc = predict_cli(tmp, ANNUAL, "--horizon", "5", "--series", "digital_mof3.payments", "--scenario", "yen_weak",
+                       "--scenario", "baseline", "--scenario", "yen_strong", "--output", str(out))
+    assert proc.returncode == 0 and not proc.stdout, proc.stderr[-3000:]
+    frame = pd.read_csv(out, parse_dates=["ds"])
+    assert frame["scenario"].unique().tolist() == ["yen_weak", "baseline", "yen_strong"]  # blocks in the order asked
+    wide = frame.pivot(index="ds", columns="scenario", values="yhat")
+    assert len(wide) == 5 and (wide["yen_weak"] > wide["baseline"]).all() and (wide["baseline"] > wide["yen_strong"]).all()
+    saved = pd.read_csv(tmp / "projections" / "dda.csv", parse_dates=["ds"])
+    saved = saved[(saved["unique_id"] == "digital_mof3.payments") & (saved["scenario"] == "yen_weak")].set_index("ds")
+    assert (wide["yen_weak"] - saved["yhat"].reindex(wide.index)).abs().max() < 1e-6
+    assert not list(tmp.glob(".scenarios.csv.*"))  # the atomic write left no temporary file
+
+    monthly = predict_cli(tmp, MONTHLY, "--horizon", "2", "--scenario", "yen_weak", "--format", "json")
+    assert monthly.returncode == 0, monthly.stderr[-3000:]
+    rows = json.loads(monthly.stdout)
+    assert len(rows) == 2 and {r["scenario"] for r in rows} == {"yen_weak"}  # the monthly model serves them too
+
+
+def test_predict_cli_refuses_unknown_scenarios_and_models_without_one(refreshed):
+    tmp, _ = refreshed
+    proc = predict_cli(tmp, ANNUAL, "--scenario", "baseline", "--scenario", "yen_crash", "--output", str(tmp / "x.csv"))
+    assert_one_line_error(proc, "unknown scenario 'yen_crash'")
+    assert "yen_weak" in proc.stderr and not (tmp / "x.csv").exists()
+
+    # A version whose signature declares no 'scenario' param (as before scenarios were served):
+    # MLflow would drop the param with a warning, so the CLI refuses instead of serving the baseline.
+    script = textwrap.dedent(f"""
+        import mlflow
+        from mlflow.models import ModelSignature
+        mlflow.set_tracking_uri("sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+        path = mlflow.artifacts.download_artifacts("models:/{ANNUAL}@champion")
+        old = mlflow.pyfunc.load_model(path).metadata
+        with mlflow.start_run():
+            logged = mlflow.pyfunc.log_model(
+                name="model", python_model="{ROOT / 'experiments' / 'pyfunc_annual.py'}",
+                artifacts={{"estimators": f"{{path}}/artifacts/estimators.joblib",
+                           "scenarios": f"{{path}}/artifacts/scenarios.json"}},
+                signature=ModelSignature(inputs=old.get_input_schema(), outputs=old.get_output_schema()),
+                metadata=old.metadata)
+        mv = mlflow.register_model(logged.model_uri, "noscenario-test")
+        mlflow.MlflowClient().set_registered_model_alias("noscenario-test", "champion", mv.version)
+    """)
+    made = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert_one_line_error(predict_cli(tmp, "noscenario-test", "--scenario", "yen_weak"), "takes no scenario")
+    assert predict_cli(tmp, "noscenario-test", "--horizon", "2").returncode == 0  # without --scenario it serves
