@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from experiments.reconcile_config import ReconcileConfig
 from forecast.models.registry import available_models, is_global_model
-from forecast.reconciliation import Identity, constrained_series, constraint_matrix
 
 Driver = Literal["usdjpy", "ai_adoption"]
 Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
@@ -76,28 +76,6 @@ class SelectionConfig(_Strict):
     sensitivity: list[str] = []
 
 
-class IdentityConfig(_Strict):
-    """``lhs = sum(plus) - sum(minus)``, e.g. balance = receipts - payments."""
-
-    lhs: str
-    plus: list[str] = []
-    minus: list[str] = []
-
-    def identity(self) -> Identity:
-        return Identity(lhs=self.lhs, plus=tuple(self.plus), minus=tuple(self.minus))
-
-
-class ReconcileConfig(_Strict):
-    """Make the projections satisfy ``identities`` (forecast/reconciliation.py). ``wls_var``: the
-    target with the larger backtest errors (selected model, one year ahead) takes more of the
-    adjustment; OLS when a target has none. ``mint_shrink`` needs ``min_joint_errors`` years scored
-    for every target, else uses the diagonal (the annual targets have a handful)."""
-
-    method: Literal["ols", "wls_var", "mint_shrink"] = "wls_var"
-    identities: list[IdentityConfig] = Field(min_length=1)
-    min_joint_errors: int = Field(8, ge=3)
-
-
 class AnnualStudyConfig(_Strict):
     name: str = Field(min_length=1, pattern=_NAME)
     registered_model: str = Field(min_length=1, pattern=_NAME)
@@ -135,14 +113,7 @@ class AnnualStudyConfig(_Strict):
         if stray:
             raise ValueError(f"fan_chart_targets names '{sorted(stray)[0]}', which the study does not project")
         if self.reconcile is not None:
-            identities = [spec.identity() for spec in self.reconcile.identities]
-            projected = {*self.targets, *self.supporting_targets}
-            for identity in identities:
-                outside = [uid for uid in identity.series if uid not in projected]
-                if outside:
-                    raise ValueError(f"reconcile identity for '{identity.lhs}' names '{outside[0]}', "
-                                     "which the study does not project")
-            constraint_matrix(identities, constrained_series(identities))
+            self.reconcile.check([*self.targets, *self.supporting_targets])
         return self
 
     def resolve(self, base: Path) -> "AnnualStudyConfig":

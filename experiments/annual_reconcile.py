@@ -10,9 +10,6 @@ reconciled (2024-2025, where the balance is published but its flows are not, sta
 
 from __future__ import annotations
 
-import logging
-
-import numpy as np
 import pandas as pd
 
 from experiments.annual_config import AnnualStudyConfig
@@ -20,11 +17,10 @@ from experiments.annual_projection import PRED_RENAME, AnnualRequestError, proje
 from experiments.projection import expand_request
 from experiments.scenarios import Scenario
 from forecast.backtest.engine import BacktestResult
-from forecast.reconciliation import Identity, Weights, constrained_series, reconcile, weights
+from experiments.reconcile_plan import BASE_COLUMN, make_plan, plan_parts, reconcile_complete_periods, with_base_column
+from forecast.reconciliation import constrained_series
 
-log = logging.getLogger(__name__)
-BASE_COLUMN = "yhat_base"
-_TO_MEAN = {v: k for k, v in PRED_RENAME.items()}
+__all__ = ["BASE_COLUMN", "reconcile_projections", "reconciliation_plan", "selected_errors", "serve"]
 
 
 def selected_errors(result: BacktestResult, selection: pd.DataFrame) -> pd.DataFrame:
@@ -39,21 +35,7 @@ def reconciliation_plan(study: AnnualStudyConfig, result: BacktestResult, select
     """The identities and resolved weights (JSON-ready, stored with the model); None when off."""
     if study.reconcile is None:
         return None
-    identities = [spec.identity() for spec in study.reconcile.identities]
-    series = constrained_series(identities)
-    w = weights(study.reconcile.method, series, selected_errors(result, selection), study.reconcile.min_joint_errors)
-    if w.method != study.reconcile.method:
-        log.warning("%s: reconciliation asked for %s, uses %s", study.name, study.reconcile.method, w.method)
-    return {
-        "method": study.reconcile.method, "method_used": w.method, "series": list(w.series),
-        "weights": w.matrix.tolist(),
-        "identities": [{"lhs": i.lhs, "plus": list(i.plus), "minus": list(i.minus)} for i in identities],
-    }
-
-
-def _parts(plan: dict) -> tuple[list[Identity], Weights]:
-    identities = [Identity(lhs=i["lhs"], plus=tuple(i["plus"]), minus=tuple(i["minus"])) for i in plan["identities"]]
-    return identities, Weights(tuple(plan["series"]), np.asarray(plan["weights"], dtype=float), plan["method_used"])
+    return make_plan(study.reconcile, selected_errors(result, selection), study.name)
 
 
 def reconcile_projections(projections: pd.DataFrame, plan: dict | None) -> pd.DataFrame:
@@ -61,19 +43,9 @@ def reconcile_projections(projections: pd.DataFrame, plan: dict | None) -> pd.Da
     reconciled where every constrained series is projected, and ``yhat_base`` after ``yhat``."""
     if plan is None:
         return projections
-    identities, w = _parts(plan)
-    series = constrained_series(identities)
-    out = projections.copy()
-    out.insert(out.columns.get_loc("yhat") + 1, BASE_COLUMN, out["yhat"])
-    columns = list(PRED_RENAME.values())
+    out = with_base_column(projections)
     for _, rows in out.groupby("scenario", sort=False):
-        inside = rows[rows["unique_id"].isin(series)]
-        counts = inside.groupby("ds")["unique_id"].nunique()
-        complete = inside[inside["ds"].isin(counts.index[counts == len(series)])]
-        if complete.empty:
-            continue
-        done = reconcile(complete[["unique_id", "ds", *columns]].rename(columns=_TO_MEAN), identities, w)
-        out.loc[done.index, columns] = done.rename(columns=PRED_RENAME)[columns].to_numpy()
+        reconcile_complete_periods(out, rows, plan, PRED_RENAME)
     return out
 
 
@@ -84,7 +56,7 @@ def serve(estimators: dict, request: pd.DataFrame, paths: pd.DataFrame, scenario
     payments alone gets the same figures as the published file)."""
     if plan is None:
         return project_annual(estimators, request, paths, scenario)
-    series = constrained_series(_parts(plan)[0])
+    series = constrained_series(plan_parts(plan)[0])
     asked = expand_request(request, list(estimators), "forecast years (YYYY-01-01)", AnnualRequestError)
     asked = asked[["unique_id", "ds"]].drop_duplicates()
     years = pd.DatetimeIndex(asked.loc[asked["unique_id"].isin(series), "ds"].unique())

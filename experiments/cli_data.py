@@ -7,10 +7,36 @@ from pathlib import Path
 import typer
 
 from experiments.cli_vintages import COMMANDS as VINTAGE_COMMANDS
+from features.sources.boj_api import CREDIT, DEFAULT_BASE_URL  # light: no pandas at start-up
 
 data_app = typer.Typer(no_args_is_help=True, help="Official data: the bundled snapshot, BOJ/MOF connectors, vintages.")
 for _name, _command in VINTAGE_COMMANDS.items():
     data_app.command(_name)(_command)
+
+
+@data_app.command("browse")
+def data_browse(
+    db: str = typer.Option(..., "--db", help="BOJ database, e.g. BP01."),
+    frequency: str = typer.Option(..., "--frequency", help="CY, FY, CH, FH, Q, M, W or D."),
+    layer: str = typer.Option(..., "--layer", help="Layer path: layer 1 required, up to 5, '*' = any, e.g. 1,2,*."),
+    lang: str = typer.Option("jp", "--lang", help="jp or en (names and units in that language)."),
+    base_url: str = typer.Option(DEFAULT_BASE_URL, "--base-url", help="BOJ API base URL."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait for each answer."),
+) -> None:
+    """List the series codes and names under a layer of a BOJ database (getDataLayer); nothing is stored."""
+    from features.sources.boj_api import BojApiClient
+
+    if lang not in ("jp", "en"):
+        raise typer.BadParameter(f"{lang!r} is not jp or en", param_hint="--lang")
+    result = BojApiClient(base_url, timeout=timeout).get_data_layer(db, frequency, layer, lang=lang)
+    typer.echo(f"{db} layer {layer} frequency {frequency.upper()}: {len(result.series)} series "
+               f"({len(result.responses)} page(s), as of {result.date})")
+    width = max((len(s.code) for s in result.series), default=0)
+    for s in result.series:
+        span = f"{s.dates[0]}..{s.dates[-1]}" if s.dates else "no periods"
+        # The name goes last: its width in a terminal is not its length (full-width characters).
+        typer.echo(f"{s.code:<{width}}  {span}  {s.unit}  {s.name}")
+    typer.echo(CREDIT)
 
 
 @data_app.command("snapshot")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from experiments.annual_config import AnnualStudyConfig
+from experiments.reconcile_config import ReconcileConfig
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
 from features.yaml_settings import read_mapping, validate_settings
@@ -81,6 +82,9 @@ class StudyConfig(_Strict):
     ensemble: EnsembleConfig = EnsembleConfig()
     gate: GateConfig = GateConfig()
     projection_horizon: int = Field(24, ge=1)
+    # null: each target's projection is its champion's own (they need not add up); see
+    # experiments/monthly_reconcile.py.
+    reconcile: ReconcileConfig | None = None
 
     @field_validator("models")
     @classmethod
@@ -105,6 +109,8 @@ class StudyConfig(_Strict):
             raise ValueError(f"model_params for models not in the study: {sorted(stray)}")
         if "ensemble" in self.models and len([m for m in self.models if m != "ensemble"]) < self.ensemble.k:
             raise ValueError(f"ensemble.k={self.ensemble.k} exceeds the number of base models")
+        if self.reconcile is not None:
+            self.reconcile.check(self.targets)
         return self
 
     @property

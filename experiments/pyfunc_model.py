@@ -10,6 +10,9 @@ absent). Parameter ``scenario`` (default ``baseline``): one of the scenarios sto
 model's metadata (configs/scenarios at publication): its USD/JPY change scales the USD/JPY path
 where no ``usdjpy`` is given, its overlays are added; an unknown name is an error listing the
 known ones. Output: ``unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``.
+When the study reconciles (``reconcile:``), answers are reconciled exactly as the published file,
+whichever subset of the series is requested (experiments/monthly_reconcile.py); versions logged
+without ``reconciliation`` in their metadata serve the champions' own figures.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from experiments.projection import project
-from experiments.scenarios import apply_overlays, pick, served_scenarios
+from experiments.monthly_reconcile import serve
+from experiments.scenarios import pick, served_scenarios
 
 
 class DeficitForecastModel(PythonModel):
@@ -38,8 +41,8 @@ class DeficitForecastModel(PythonModel):
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
         scenario = self.scenarios[pick(self.scenarios, (params or {}).get("scenario"))]
-        out = project(self.estimators, model_input, self.known_usdjpy, fx_multiplier=scenario.fx_multiplier)
-        return apply_overlays(out, scenario, self.meta.get("freq", "MS"))
+        return serve(self.estimators, model_input, self.known_usdjpy, scenario, self.meta.get("freq", "MS"),
+                     self.meta.get("reconciliation"))
 
 
 mlflow.models.set_model(DeficitForecastModel())

@@ -31,6 +31,7 @@ from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
 from experiments import model_registry as registry
 from experiments.gate import GateDecision
 from experiments.model_publish import log_forecast_model
+from experiments.monthly_reconcile import backtest_comparison, reconcile_projections, reconciliation_plan
 from experiments.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
 from experiments.projection import period_label, project
 from experiments.refresh_data import prepare_data
@@ -76,6 +77,7 @@ class StudyOutcome:
     projections_path: Path | None = None
     report_path: Path | None = None
     exog_board: pd.DataFrame | None = None  # forecast vs oracle drivers (experiments/report_exog.py)
+    reconciliation: pd.DataFrame | None = None  # backtest MASE, base vs reconciled (reconcile: on)
     publication_lag_days: int = 0
 
 
@@ -185,6 +187,9 @@ def run_study(
     projections["last_observed"] = projections["unique_id"].map({u: period_label(e.cutoff_, study.freq) for u, e in estimators.items()})
     projections["source_vintage"] = projections["unique_id"].map(data.source_vintage)
     projections["data_vintage"] = snapshot.vintage
+    plan = reconciliation_plan(study, result, champions)
+    projections = reconcile_projections(projections, plan)
+    reconciliation = backtest_comparison(study, result, champions)
 
     meta = {
         "study": study.name,
@@ -193,6 +198,7 @@ def run_study(
         **lineage,
         "metric": bt.metric,
         "recipe": recipe,
+        **({"reconciliation": plan} if plan is not None else {}),
         "scenarios": {name: s.summary() for name, s in load_scenarios(config.scenarios_dir).items()},
         "targets": {
             uid: {
@@ -223,6 +229,7 @@ def run_study(
             "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
             "executor": executor_label(config),
             "gate_alpha": study.gate.alpha, "warm_start": bt.warm_start, "origins_per_task": bt.origins_per_task,
+            "reconcile": "off" if plan is None else plan["method"],
         })
         dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
         mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
@@ -232,6 +239,8 @@ def run_study(
         mlflow.log_text(exog_board.to_csv(index=False), "leaderboard_exog_modes.csv")
         mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
         mlflow.log_text(projections.to_csv(index=False), "projections.csv")
+        if reconciliation is not None:
+            mlflow.log_text(reconciliation.to_csv(index=False), "reconciliation_backtest.csv")
         mlflow.set_tags(decision.tags())
         info = log_forecast_model(estimators, meta, known_fx)
         registration = register_candidate(client, study.registered_model, info.model_uri, parent.info.run_id,
@@ -247,7 +256,7 @@ def run_study(
         leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,
         metric=bt.metric, version=str(registration.version.version), decision=decision,
         parent_run_id=parent.info.run_id, projections_path=out_path,
-        exog_board=exog_board, publication_lag_days=bt.publication_lag_days,
+        exog_board=exog_board, publication_lag_days=bt.publication_lag_days, reconciliation=reconciliation,
     )
     html = render_study_report(outcome, panel, result.metrics_by_horizon(), settings, snapshot.vintage, credit)
     outcome.report_path = config.output_dir / f"{study.name}{suffix}-report.html"

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from experiments.fan_charts import pyplot
 from experiments.report_console import BASELINE, target_summary
+from forecast.reconciliation import METHODS as RECONCILE_METHODS
 
 TEMPLATES = Path(__file__).with_name("templates")
 METRIC_COLUMNS = ["mase", "smape", "rmse", "pinball", "coverage_80", "coverage_95"]
@@ -85,6 +86,14 @@ def fmt_number(value, digits: int = 3, thousands: str = "") -> str:
     return "—" if value is None or pd.isna(value) else f"{value:{thousands}.{digits}f}"
 
 
+def _reconciliation_rows(table: pd.DataFrame | None) -> list[dict]:
+    """Backtest MASE per constrained target, base and each reconciliation method (None: off)."""
+    if table is None:
+        return []
+    return [{"unique_id": r["unique_id"], "model": r["model"], "published": r["published"], "base": fmt_number(r["base"]),
+             **{m: fmt_number(r[m]) for m in RECONCILE_METHODS}} for r in table.to_dict("records")]
+
+
 def render_study_report(outcome, panel: pd.DataFrame, by_h: pd.DataFrame, settings, data_vintage: str,
                         credit: str | None = None) -> str:
     """HTML text of the report for one refreshed study (``outcome`` is a refresh StudyOutcome)."""
@@ -109,5 +118,7 @@ def render_study_report(outcome, panel: pd.DataFrame, by_h: pd.DataFrame, settin
         metric_columns=METRIC_COLUMNS,
         leaderboard=[{**row, **{m: fmt_number(row[m]) for m in METRIC_COLUMNS}} for row in board.to_dict("records")],
         skipped=outcome.skipped.to_dict("records"),
+        reconciliation=_reconciliation_rows(outcome.reconciliation),
+        reconcile_methods=list(RECONCILE_METHODS),
         credit=credit,
     )

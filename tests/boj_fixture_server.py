@@ -32,6 +32,7 @@ class Request:
     at: float  # time.monotonic() on arrival
     endpoint: str
     params: dict[str, str]
+    query: str = ""  # the query string as sent, before decoding
 
 
 def fixture(name: str) -> Reply:
@@ -51,7 +52,7 @@ class FixtureServer:
                 parts = urllib.parse.urlsplit(self.path)
                 params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
                 endpoint = parts.path.rsplit("/", 1)[-1]
-                server.requests.append(Request(time.monotonic(), endpoint, params))
+                server.requests.append(Request(time.monotonic(), endpoint, params, parts.query))
                 reply = server.answer(endpoint, params)
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -159,3 +160,27 @@ def catalogue_answer(catalogue, codes: dict[str, str], bump: int = 0) -> Callabl
         return Reply(bodies[params["db"]])
 
     return answer
+
+
+class FakeClock:
+    """Time for the client: ``sleep`` advances ``now`` instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def make_client(server: FixtureServer, clock: FakeClock | None = None, **options):
+    """A BOJ API client of ``server`` on a fake clock (2 s timeout unless given)."""
+    from features.sources.boj_api import BojApiClient
+
+    clock = clock or FakeClock()
+    options.setdefault("timeout", 2.0)
+    return BojApiClient(server.url, clock=clock.clock, sleep=clock.sleep, **options)

@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from boj_fixture_server import FixtureServer, Reply, envelope, fixture
+from boj_fixture_server import FakeClock, FixtureServer, Reply, envelope, fixture, make_client
 
 from features.sources.boj_api import MAX_CODES, BojApiClient
 from features.sources.errors import (
@@ -19,27 +19,6 @@ from features.sources.errors import (
 )
 
 CODES = ["BPBP6JYNSN", "BPBP6JYNSN1", "BPBP6JYNSN2"]
-
-
-class FakeClock:
-    """Time for the client: ``sleep`` advances ``now`` instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
-def make_client(server: FixtureServer, clock: FakeClock | None = None, **options) -> BojApiClient:
-    clock = clock or FakeClock()
-    options.setdefault("timeout", 2.0)
-    return BojApiClient(server.url, clock=clock.clock, sleep=clock.sleep, **options)
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:

@@ -1,7 +1,9 @@
 """HTTP client of the BOJ Time-Series Data Search API (public since 2026-02-18).
 
 ``getDataCode`` (at most 250 codes of one frequency per call, codes without the DB prefix,
-pages followed through NEXTPOSITION -> startPosition) and ``getMetadata``. Calls are spaced at
+pages followed through NEXTPOSITION -> startPosition), ``getDataLayer`` (every series of one
+frequency under a layer path such as ``1,2,*``; the BOJ refuses paths holding more than 1,250
+series of all frequencies) and ``getMetadata``. Calls are spaced at
 least ``min_interval`` seconds apart (the BOJ asks clients to avoid high-frequency access) and
 a 503 (HTTP or STATUS in the body) or a timeout is retried with exponential backoff. ``clock``
 and ``sleep`` are injectable so tests can check the timing without waiting for it.
@@ -32,6 +34,10 @@ CREDIT = (
     "サービスの内容は日本銀行によって保証されたものではありません。"
 )
 MAX_CODES = 250
+MAX_LAYERS = 5  # LAYER1..LAYER5 in getMetadata
+# Request frequency word -> the FREQUENCY the response writes (weekly: WEEKLY(MONDAY) ... WEEKLY(SUNDAY)).
+FREQUENCIES = {"CY": "ANNUAL", "FY": "ANNUAL(MAR)", "CH": "SEMIANNUAL", "FH": "SEMIANNUAL(SEP)",
+               "Q": "QUARTERLY", "M": "MONTHLY", "W": "WEEKLY", "D": "DAILY"}
 USER_AGENT = "digital-deficit (BOJ API client; https://www.stat-search.boj.or.jp/)"
 Format = Literal["json", "csv"]
 Lang = Literal["jp", "en"]
@@ -80,6 +86,31 @@ def plain_codes(db: str, codes: list[str]) -> list[str]:
     return out
 
 
+def layer_path(spec: str) -> str:
+    """A checked ``layer`` parameter: layer 1 required, at most 5 layers, each ``*`` or an integer >= 1."""
+    parts = [p.strip() for p in spec.split(",")]
+    if not parts[0]:
+        raise SourceError(f"BOJ API getDataLayer: layer {spec!r} has no layer 1 (e.g. 1 or 1,2,*)")
+    if len(parts) > MAX_LAYERS:
+        raise SourceError(f"BOJ API getDataLayer: layer {spec!r} has {len(parts)} layers; at most {MAX_LAYERS}")
+    for depth, part in enumerate(parts, start=1):
+        if part != "*" and not (part.isascii() and part.isdigit() and int(part) >= 1):
+            raise SourceError(
+                f"BOJ API getDataLayer: layer {spec!r}: layer {depth} is {part!r}, not '*' or an integer >= 1"
+            )
+    return ",".join(parts)
+
+
+def frequency_word(frequency: str) -> str:
+    """The request's frequency word in capitals (the API takes either case)."""
+    word = frequency.strip().upper()
+    if word not in FREQUENCIES:
+        raise SourceError(
+            f"BOJ API getDataLayer: unknown frequency {frequency!r} (one of {', '.join(FREQUENCIES)})"
+        )
+    return word
+
+
 class BojApiClient:
     """One client = one spacing clock: share it across calls so that spacing holds between them."""
 
@@ -116,31 +147,38 @@ class BojApiClient:
         date = ""
         for offset in range(0, len(codes), MAX_CODES):
             chunk = codes[offset: offset + MAX_CODES]
-            position: int | None = None
-            while True:
-                params = {"db": db, "code": ",".join(chunk), "format": fmt, "lang": lang,
-                          "startDate": start, "endDate": end, "startPosition": position}
-                page = len(responses) + 1
-                what = f"BOJ API getDataCode {db} (page {page})"
-                env, raw = self._call("getDataCode", params, what, lang, chunk, f"getDataCode-{db}-{page}.{fmt}")
-                # NEXTPOSITION is a 1-based index into the codes requested: it must move forward.
-                if env.next_position is not None and not (position or 1) < env.next_position <= len(chunk):
-                    raise BojResponseError(
-                        f"{what}: malformed response: NEXTPOSITION {env.next_position} does not advance "
-                        f"within the {len(chunk)} codes requested"
-                    )
-                responses.append(raw)
-                date = date or env.date
-                for s in data_series(env, what, lang):
-                    s = dataclasses.replace(s, places=tuple(f"page {page}, {p}" for p in s.places))
-                    series[s.code] = _merge(series.get(s.code), s, what)
-                if env.next_position is None:
-                    break
-                position = env.next_position
+            params = {"db": db, "code": ",".join(chunk), "format": fmt, "lang": lang,
+                      "startDate": start, "endDate": end}
+            # NEXTPOSITION is a 1-based index into the codes requested: it stays within them.
+            chunk_date = self._collect("getDataCode", params, db, lang, chunk, len(chunk), series, responses)
+            date = date or chunk_date
         frequencies = {s.frequency for s in series.values()}
         if len(frequencies) > 1:
             raise BojResponseError(f"BOJ API getDataCode {db}: series of several frequencies {sorted(frequencies)}")
         return DataCodeResult([series[c] for c in codes if c in series], responses, date)
+
+    def get_data_layer(
+        self, db: str, frequency: str, layer: str, *, start: str | None = None, end: str | None = None,
+        fmt: Format = "json", lang: Lang = "jp",
+    ) -> DataCodeResult:
+        """Every series of one frequency under a layer path, in the order the pages list them."""
+        word, path = frequency_word(frequency), layer_path(layer)
+        if not db.strip():
+            raise SourceError("BOJ API getDataLayer: no database given")
+        params = {"db": db, "frequency": word, "layer": path, "format": fmt, "lang": lang,
+                  "startDate": start, "endDate": end}
+        series: dict[str, BojSeries] = {}
+        responses: list[RawResponse] = []
+        # NEXTPOSITION here numbers the database's series as a whole: it only has to move forward.
+        date = self._collect("getDataLayer", params, db, lang, None, None, series, responses)
+        expected = FREQUENCIES[word]
+        for s in series.values():
+            if not (s.frequency.startswith(f"{expected}(") if word == "W" else s.frequency == expected):
+                raise BojResponseError(
+                    f"BOJ API getDataLayer {db}: series {s.code} is {s.frequency or '(no frequency)'}, "
+                    f"but frequency {word} asks for {expected}"
+                )
+        return DataCodeResult(list(series.values()), responses, date)
 
     def get_metadata(self, db: str, *, fmt: Format = "json", lang: Lang = "jp") -> MetadataResult:
         what = f"BOJ API getMetadata {db}"
@@ -148,12 +186,42 @@ class BojApiClient:
                               f"getMetadata-{db}.{fmt}")
         return MetadataResult(metadata_rows(env, what, lang), raw, env.date)
 
+    # --- paging ----------------------------------------------------------------------------
+
+    def _collect(
+        self, endpoint: str, params: dict, db: str, lang: str, codes: list[str] | None, last: int | None,
+        series: dict[str, BojSeries], responses: list[RawResponse],
+    ) -> str:
+        """Every page of one request (NEXTPOSITION -> startPosition until null) into ``series``, merged
+        by code, and ``responses``; returns the DATE of the first page. ``last``: highest valid NEXTPOSITION."""
+        date = ""
+        position: int | None = None
+        while True:
+            page = len(responses) + 1
+            what = f"BOJ API {endpoint} {db} (page {page})"
+            env, raw = self._call(endpoint, {**params, "startPosition": position}, what, lang, codes,
+                                  f"{endpoint}-{db}-{page}.{params['format']}")
+            nxt = env.next_position
+            if nxt is not None and not ((position or 1) < nxt and (last is None or nxt <= last)):
+                bound = (f"within the {last} codes requested" if last is not None
+                         else f"past startPosition {position or 1}")
+                raise BojResponseError(f"{what}: malformed response: NEXTPOSITION {nxt} does not advance {bound}")
+            responses.append(raw)
+            date = date or env.date
+            for s in data_series(env, what, lang):
+                s = dataclasses.replace(s, places=tuple(f"page {page}, {p}" for p in s.places))
+                series[s.code] = _merge(series.get(s.code), s, what)
+            if nxt is None:
+                return date
+            position = nxt
+
     # --- transport -------------------------------------------------------------------------
 
     def _call(
         self, endpoint: str, params: dict, what: str, lang: str, codes: list[str] | None, name: str
     ) -> tuple[Envelope, RawResponse]:
-        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, safe=",")
+        # Commas and the layer wildcard go as written, as in the BOJ manual's examples.
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, safe=",*")
         url = f"{self.base_url}{endpoint}?{query}"
         reason = ""
         for attempt in range(self.attempts):
