@@ -6,9 +6,7 @@ published figure, the main targets scored one year ahead, the supporting series 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import pandas as pd
 
@@ -20,19 +18,6 @@ from forecast.models.registry import make_model
 
 PRIMARY_MODE = "forecast"
 Progress = Callable[[str, int, int], None]
-
-
-@contextmanager
-def _quiet_prophet():
-    """Prophet logs "Optimization terminated abnormally. Falling back to Newton." on some of the
-    5-10 point annual fits; the fallback is its documented behaviour, so the line is noise here."""
-    logger = logging.getLogger("prophet")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def backtest_annual(study: AnnualStudyConfig, data: AnnualData, n_jobs: int,
@@ -47,27 +32,26 @@ def backtest_annual(study: AnnualStudyConfig, data: AnnualData, n_jobs: int,
         runs.append((study.supporting_targets, bt.supporting_horizon, bt.supporting_n_origins, True))
     forecasts, views, skipped = [], [], []
     done, total = 0, len(runs) * len(groups)
-    with _quiet_prophet():
-        for ids, horizon, n_origins, supporting in runs:
-            for columns, all_specs in groups.items():
-                specs = [s for s in all_specs if not (supporting and s.scope == "targets")]
-                if not specs:
-                    continue
-                rows = data.panel[data.panel["unique_id"].isin(ids)][["unique_id", "ds", "y", *columns]]
-                settings = BacktestSettings(
-                    horizon=horizon, n_origins=n_origins, season_length=1, freq=ANNUAL_FREQ,
-                    exog_mode=PRIMARY_MODE, publication_lag_days=bt.publication_lag_days,
-                    exog_options=exog_options(study, data, compare=bool(columns)), origins_per_task=None,
-                )
-                models = {s.name: make_model(s.model, 1, s.params) for s in specs}
-                result = cross_validate(rows, models, settings, n_jobs=n_jobs, exog_columns=list(columns))
-                forecasts.append(result.forecasts)
-                skipped.append(result.skipped)
-                if result.exog_views is not None:
-                    views.append(result.exog_views)
-                done += 1
-                if progress is not None:
-                    progress(study.name, done, total)
+    for ids, horizon, n_origins, supporting in runs:
+        for columns, all_specs in groups.items():
+            specs = [s for s in all_specs if not (supporting and s.scope == "targets")]
+            if not specs:
+                continue
+            rows = data.panel[data.panel["unique_id"].isin(ids)][["unique_id", "ds", "y", *columns]]
+            settings = BacktestSettings(
+                horizon=horizon, n_origins=n_origins, season_length=1, freq=ANNUAL_FREQ,
+                exog_mode=PRIMARY_MODE, publication_lag_days=bt.publication_lag_days,
+                exog_options=exog_options(study, data, compare=bool(columns)), origins_per_task=None,
+            )
+            models = {s.name: make_model(s.model, 1, s.params) for s in specs}
+            result = cross_validate(rows, models, settings, n_jobs=n_jobs, exog_columns=list(columns))
+            forecasts.append(result.forecasts)
+            skipped.append(result.skipped)
+            if result.exog_views is not None:
+                views.append(result.exog_views)
+            done += 1
+            if progress is not None:
+                progress(study.name, done, total)
     observed = data.panel.loc[data.panel["y"].notna(), ["unique_id", "ds"]].rename(columns={"ds": "cutoff"})
     observed = observed.astype({"cutoff": "datetime64[us]"})
 

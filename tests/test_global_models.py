@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from estimator_checks import assert_params_stored_verbatim
 from sklearn.base import clone
 
 from features.errors import ConfigError
@@ -53,10 +54,7 @@ def test_global_models_are_registered():
 
 def test_init_stores_params_verbatim_and_clone_round_trips(name):
     model = _model(name)
-    params = model.get_params(deep=False)
-    rebuilt = type(model)(**params)
-    for key, value in params.items():
-        assert rebuilt.get_params(deep=False)[key] is value, key
+    params = assert_params_stored_verbatim(model)
     assert clone(model).get_params(deep=False) == params
     assert model.is_global and not model.uses_exog
 

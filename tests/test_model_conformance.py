@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from estimator_checks import assert_params_stored_verbatim
 from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
@@ -82,10 +83,7 @@ def test_every_model_has_an_accuracy_expectation():
 
 def test_init_stores_params_verbatim_and_clone_round_trips(name):
     model = _model(name)
-    params = model.get_params(deep=False)
-    rebuilt = type(model)(**params)
-    for key, value in params.items():
-        assert rebuilt.get_params(deep=False)[key] is value, key
+    params = assert_params_stored_verbatim(model)
     cloned = clone(model)
     assert cloned is not model
     assert _comparable(cloned.get_params(deep=False)) == _comparable(params)

@@ -22,7 +22,7 @@ from forecast import metrics
 from forecast.backtest.executors import Executor, JoblibExecutor, one_blas_thread
 from forecast.backtest.exog_modes import EXOG_MODES, ExogOptions, compared_views, view_label
 from forecast.backtest.global_engine import GLOBAL_ALIGNMENTS, global_tasks, is_global, skip_records
-from forecast.backtest.origins import make_cutoffs
+from forecast.backtest.origins import model_cutoffs
 from forecast.backtest.shared_views import SharedViews, TaskViews, view_lookup
 from forecast.errors import ModelNotApplicable
 from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
@@ -181,7 +181,7 @@ def cross_validate(
     tasks = [
         delayed(_run_task)(
             uid, name, model, y, X if model.uses_exog else None, settings, origins,
-            shared.for_task(uid, model.uses_exog, _cutoffs(model, y, settings), origins) if shared else None,
+            shared.for_task(uid, model.uses_exog, model_cutoffs(model, y, settings), origins) if shared else None,
         )
         for uid, (y, X) in series.items()
         for name, model in local_models.items()
@@ -280,7 +280,7 @@ def _run_task(
     """The origins at positions ``origins`` (oldest first) of one model on one series:
     (forecasts, skip record). ``views``: the origins' views built by the parent (share_features)."""
     min_train = settings.min_train or model.min_train_length()
-    cutoffs = _cutoffs(model, y, settings)
+    cutoffs = model_cutoffs(model, y, settings)
     if not cutoffs:
         reason = (
             f"series too short for any origin: {int(y.notna().sum())} observations over {len(y)} periods; "
@@ -331,15 +331,10 @@ def _run_task(
     return forecasts, skip
 
 
-def _cutoffs(model: BaseForecaster, y: pd.Series, settings: BacktestSettings) -> list[pd.Timestamp]:
-    min_train = settings.min_train or model.min_train_length()
-    return make_cutoffs(y.index, settings.horizon, settings.n_origins, settings.step, min_train, y.notna())
-
-
 def _origin_chunks(model: BaseForecaster, y: pd.Series, settings: BacktestSettings) -> list[range]:
     """Positions of the origins each task of this (series, model) pair runs; a pair without any
     origin still gets one (empty) task, which records why it was skipped."""
-    n = len(_cutoffs(model, y, settings))
+    n = len(model_cutoffs(model, y, settings))
     if settings.origins_per_task is None or n == 0:
         return [range(n)]
     k = settings.refit_every

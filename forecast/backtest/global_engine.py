@@ -34,7 +34,7 @@ from sklearn.base import clone
 from forecast import metrics
 from forecast.backtest.executors import one_blas_thread
 from forecast.backtest.exog_modes import view_for_settings
-from forecast.backtest.origins import make_cutoffs
+from forecast.backtest.origins import model_cutoffs
 from forecast.errors import ModelNotApplicable
 from forecast.models.base import PREDICTION_COLUMNS
 
@@ -54,7 +54,7 @@ def global_tasks(series: Series, models: Mapping[str, object], settings) -> list
     for name, model in models.items():
         if model.uses_exog:
             raise ValueError(f"global model {name!r} reads exogenous regressors, which the global backtest does not support")
-        cutoffs = {uid: _cutoffs(model, y, settings) for uid, (y, _) in series.items()}
+        cutoffs = {uid: model_cutoffs(model, y, settings) for uid, (y, _) in series.items()}
         short = [uid for uid, c in cutoffs.items() if not c]
         if short:
             tasks.append(delayed(_too_short)(name, model, {uid: series[uid][0] for uid in short}, settings))
@@ -68,11 +68,6 @@ def skip_records(skips) -> list[dict]:
     if skips is None:
         return []
     return skips if isinstance(skips, list) else [skips]
-
-
-def _cutoffs(model, y: pd.Series, settings) -> list[pd.Timestamp]:
-    min_train = settings.min_train or model.min_train_length()
-    return make_cutoffs(y.index, settings.horizon, settings.n_origins, settings.step, min_train, y.notna())
 
 
 def _groups(series: Series, cutoffs: dict[Hashable, list[pd.Timestamp]], settings):
@@ -159,4 +154,4 @@ def _too_short(name: str, model, short: dict[Hashable, pd.Series], settings) -> 
 def _skip(uid: Hashable, name: str, reason: str, y: pd.Series, model, settings) -> dict:
     # One origin of this series skipped; the engine sums a series' records over origin groups.
     return {"unique_id": uid, "model": name, "reason": reason, "origins_skipped": 1,
-            "origins_total": len(_cutoffs(model, y, settings))}
+            "origins_total": len(model_cutoffs(model, y, settings))}

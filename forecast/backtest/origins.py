@@ -35,3 +35,10 @@ def make_cutoffs(
     positions = [last - k * int(step) for k in range(int(n_origins))]
     kept = [p for p in positions if p >= 0 and n_seen[p] >= int(min_train)]
     return [index[p] for p in sorted(kept)]
+
+
+def model_cutoffs(model, y: pd.Series, settings) -> list[pd.Timestamp]:
+    """The cutoffs of ``model`` on series ``y`` under backtest ``settings`` (its own minimum
+    training length unless ``settings.min_train`` is set); local and global backtests share them."""
+    min_train = settings.min_train or model.min_train_length()
+    return make_cutoffs(y.index, settings.horizon, settings.n_origins, settings.step, min_train, y.notna())

@@ -13,6 +13,7 @@ from threadpoolctl import ThreadpoolController
 from features.builders import calendar_matrix, lag_matrix
 from forecast.errors import ModelNotApplicable
 from forecast.models.base import LEVELS, BaseForecaster, future_index
+from forecast.models.conformal import conformal_quantile
 
 # HistGradientBoostingRegressor's default min_samples_leaf: with fewer training rows than this no
 # tree can split, so the calibration fit needs at least this many beyond its lag window.
@@ -115,7 +116,7 @@ class GradientBoostingForecaster(BaseForecaster):
 
         halfwidths = {}
         for level in LEVELS:
-            q = np.array([_conformal_quantile(np.array(e), level / 100) for e in errors_by_horizon])
+            q = np.array([conformal_quantile(np.array(e), level / 100) for e in errors_by_horizon])
             # Horizons without errors borrow their neighbours'; the running maximum then keeps widths
             # non-decreasing, because recursive errors accumulate with h and the few errors at long
             # horizons would otherwise make the widths jump around.
@@ -197,12 +198,3 @@ def _recursive_levels(
         work[r, p] = predicted
         increments[r, s - 1] = predicted
     return anchors[:, None] + np.cumsum(increments, axis=1)
-
-
-def _conformal_quantile(errors: np.ndarray, level: float) -> float:
-    """The ceil((n + 1) * level)-th smallest error, capped at the largest; NaN if there are none."""
-    n = len(errors)
-    if n == 0:
-        return np.nan
-    rank = min(int(np.ceil((n + 1) * level)), n)
-    return float(np.sort(errors)[rank - 1])

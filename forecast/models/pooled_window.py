@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from forecast.errors import ModelNotApplicable
 from forecast.models.base import LEVELS
+from forecast.models.conformal import conformal_quantile
 from forecast.models.global_base import GlobalForecaster
 from forecast.models.m4_benchmarks import is_seasonal, seasonal_indices
 
@@ -92,7 +93,7 @@ class _PooledWindowForecaster(GlobalForecaster):
         for kind in (True, False):
             pool = errors[kinds == kind] if (kinds == kind).any() else errors
             out[kind] = {
-                level: np.maximum.accumulate([_conformal_quantile(pool[:, h], level / 100) for h in range(horizon)])
+                level: np.maximum.accumulate([conformal_quantile(pool[:, h], level / 100) for h in range(horizon)])
                 for level in LEVELS
             }
             if not all(np.isfinite(width).all() for width in out[kind].values()):
@@ -266,12 +267,3 @@ class PooledMLPForecaster(_PooledWindowForecaster):
 def _single_openmp_thread() -> threadpool_limits:
     """One BLAS/OpenMP thread: on this 2-core machine nested threads slow small fits many times."""
     return threadpool_limits(1)
-
-
-def _conformal_quantile(errors: np.ndarray, level: float) -> float:
-    """The ceil((n + 1) * level)-th smallest error, capped at the largest."""
-    errors = np.sort(errors[np.isfinite(errors)])
-    if errors.size == 0:
-        return np.nan
-    rank = min(int(np.ceil((errors.size + 1) * level)), errors.size)
-    return float(errors[rank - 1])

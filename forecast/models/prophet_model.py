@@ -15,18 +15,6 @@ import pandas as pd
 logging.getLogger("prophet.plot").disabled = True
 logging.getLogger("cmdstanpy").disabled = True
 
-
-class _NewtonFallbackIsHandled(logging.Filter):
-    """Prophet retries a failed L-BFGS fit with Newton and logs a warning about it; the retry is
-    the fit we keep (warm starts near a boundary trigger it), so the line is noise in a cron log.
-    Only that message is dropped: every other Prophet warning still reaches the handlers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Falling back to Newton" not in record.getMessage()
-
-
-logging.getLogger("prophet.models").addFilter(_NewtonFallbackIsHandled())
-
 from prophet import Prophet  # noqa: E402  (must follow the logger setup above)
 
 from forecast.models import prophet_fast  # noqa: E402
