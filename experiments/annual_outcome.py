@@ -30,6 +30,7 @@ class AnnualOutcome:
     charts: list[Path] = field(default_factory=list)
     metric: str = "mase"
     publication_lag_days: int = 0
+    forecasts: pd.DataFrame | None = None  # forecast-mode backtest forecasts (the mixed study compares)
 
     @property
     def champions(self) -> dict[str, str]:

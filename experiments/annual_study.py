@@ -106,7 +106,7 @@ def run_annual_study(
         study=study.name, registered_model=study.registered_model, seconds=0.0,
         leaderboard=board, exog_board=exog_board, evidence=evidence, selection=selection, projections=projections,
         deltas=deltas, sensitivity=sensitivity, check=check, note=note, skipped=result.skipped, metric=bt.metric,
-        publication_lag_days=bt.publication_lag_days,
+        publication_lag_days=bt.publication_lag_days, forecasts=result.forecasts,
     )
     published = publish_annual(study, config, client, uri, lineage, data, outcome, estimators, stored, meta)
     return dataclasses.replace(
@@ -119,8 +119,9 @@ def run_annual_study(
 
 def prepare_annual_studies(config, snapshot: Snapshot, monthly_catalog: SeriesCatalog) -> dict[str, AnnualData]:
     """Validate and build the inputs of every annual study (before the refresh writes anything)."""
-    names = [s.name for s in config.studies] + [a.name for a in config.annual_studies]
-    models = [s.registered_model for s in config.studies] + [a.registered_model for a in config.annual_studies]
+    others = [*config.annual_studies, *config.mixed_frequency_studies]
+    names = [s.name for s in config.studies] + [a.name for a in others]
+    models = [s.registered_model for s in config.studies] + [a.registered_model for a in others]
     for kind, values in (("study name", names), ("registered model", models)):
         repeated = sorted({v for v in values if values.count(v) > 1})
         if repeated:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from experiments.annual_config import AnnualStudyConfig
+from experiments.mixed.config import MixedStudyConfig
 from experiments.reconcile_config import ReconcileConfig
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
@@ -174,6 +175,8 @@ class RefreshConfig(_Strict):
     # scenario folder whose definitions monthly models also serve (pyfunc param ``scenario``).
     annual_studies: list[AnnualStudyConfig] = []
     scenarios_dir: Path | None = None  # null: the scenarios shipped with the package (configs/scenarios)
+    # Monthly paths from every published figure at its own frequency (experiments/mixed/).
+    mixed_frequency_studies: list[MixedStudyConfig] = []
 
     @model_validator(mode="after")
     def _unique_studies(self) -> "RefreshConfig":
@@ -197,6 +200,7 @@ class RefreshConfig(_Strict):
                 ),
                 "output_dir": absolute(self.output_dir),
                 "annual_studies": [a.resolve(base) for a in self.annual_studies],
+                "mixed_frequency_studies": [m.resolve(base) for m in self.mixed_frequency_studies],
                 "scenarios_dir": absolute(self.scenarios_dir),
             }
         )

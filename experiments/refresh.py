@@ -24,6 +24,8 @@ from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
 from experiments.annual_study import prepare_annual_studies, run_annual_studies
+from experiments.mixed.data import prepare_mixed
+from experiments.mixed.study import run_mixed_study
 from experiments.config import RefreshConfig, StudyConfig, load_config
 from experiments.exog_settings import study_exog_options
 from experiments.scenarios import load_scenarios
@@ -300,6 +302,7 @@ def run_refresh(
     # Build every panel up front: unknown series and bad data fail here, before any write.
     study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}
     annual_data = prepare_annual_studies(config, snapshot, catalog)  # annual studies: same rule
+    mixed_data = {s.name: prepare_mixed(snapshot, catalog, s) for s in config.mixed_frequency_studies}
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)
@@ -320,7 +323,17 @@ def run_refresh(
                 for study in config.studies
             ]
         # The annual backtests stay in this process whatever the executor (see run_annual_study).
-        return outcomes + run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress,
-                                             force_promote, data_tags=refresh_data.tags())
+        annual = run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress,
+                                    force_promote, data_tags=refresh_data.tags())
+        # The mixed-frequency studies score the annual study's one-year-ahead forecasts beside their own.
+        comparator = next((a for a in annual if a.forecasts is not None), None)
+        comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
+        mixed = [
+            run_mixed_study(study, config, config_hash, snapshot, mixed_data[study.name], client, uri, force_promote,
+                            data_tags=refresh_data.tags(), annual=comparison,
+                            credit=BOJ_CREDIT if refresh_data.from_boj_api else None)
+            for study in config.mixed_frequency_studies
+        ]
+        return outcomes + annual + mixed
     finally:
         lock.release()

@@ -21,6 +21,7 @@ from features.snapshot import Snapshot
 
 FX_NAME = "usdjpy"
 FX_REGRESSOR = "usdjpy_log"  # the exogenous column SARIMAX / Prophet use
+SERVICES_TOTAL_NAME = "services_total"
 
 
 def usdjpy_monthly(snapshot: Snapshot) -> pd.Series:
@@ -29,6 +30,24 @@ def usdjpy_monthly(snapshot: Snapshot) -> pd.Series:
     values = pd.Series(fx["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(fx["ds"]))
     grid = pd.date_range(values.index.min(), values.index.max(), freq="MS", name="ds")
     return values.reindex(grid).rename(FX_NAME)
+
+
+def services_total_monthly(snapshot: Snapshot) -> pd.Series:
+    """Official monthly services total, net (BOJ BPBP6JYNSN, 億円), regular MS index named ``ds``.
+
+    A related indicator, not a digital figure (it includes travel and transport). Months inside
+    the span without a figure stay NaN; nothing is filled. Values are as published (no rounding).
+    """
+    rows = snapshot.services_total
+    rows = rows[rows["flow"] == "balance"].sort_values("ds")
+    if rows["ds"].duplicated().any():
+        codes = ", ".join(sorted(set(rows["series_code"])))
+        raise ValueError(f"services_total: several balance series for one month ({codes}); pick one")
+    values = pd.Series(rows["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(rows["ds"]))
+    if values.empty:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], freq="MS", name="ds"), name=SERVICES_TOTAL_NAME)
+    grid = pd.date_range(values.index.min(), values.index.max(), freq="MS", name="ds")
+    return values.reindex(grid).rename(SERVICES_TOTAL_NAME)
 
 
 def fx_at_freq(usdjpy: pd.Series, freq: str) -> pd.Series:

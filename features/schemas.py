@@ -56,6 +56,7 @@ PERIOD_PATTERNS = {
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 YEAR_PATTERN = r"^\d{4}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+SERIES_CODE_PATTERN = r"^[A-Z0-9]+$"  # a BOJ series code without its database prefix, e.g. BPBP6JYNSN
 SOURCE_ID_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 
 # A monthly balance is receipts - payments of values each rounded to 1億円, so it can be off by
@@ -154,6 +155,28 @@ BOJ_MONTHLY = pa.DataFrameSchema(
     report_duplicates="exclude_first",
     strict=True,
     name="boj_services_monthly",
+)
+
+# The official monthly services total (BOJ BP01, e.g. BPBP6JYNSN = services, net): a related
+# indicator (it includes travel and transport), kept apart from the digital items of BOJ_MONTHLY.
+# Values keep the decimals of the API as written (read as text, then coerced to float).
+SERVICES_TOTAL_MONTHLY = pa.DataFrameSchema(
+    {
+        "period": _text(MONTH_PATTERN, "period must be YYYY-MM"),
+        "series_code": _text(SERIES_CODE_PATTERN, "series_code must be a BOJ code (A-Z, 0-9, no database prefix)"),
+        "flow": _one_of(FLOWS, "flow"),
+        "value": _value(),
+        "unit": _one_of((YEN_UNIT,), "unit"),
+        **_lineage_columns(),
+    },
+    checks=[
+        pa.Check(_gross_flows_non_negative, error="receipts/payments must be >= 0"),
+        _balance_identity(["period"], MONTHLY_BALANCE_TOLERANCE),
+    ],
+    unique=["period", "series_code", "flow"],
+    report_duplicates="exclude_first",
+    strict=True,
+    name="boj_services_total_monthly",
 )
 
 DIGITAL_ANNUAL = pa.DataFrameSchema(

@@ -28,6 +28,7 @@ DIGITAL_FILE = "digital_balance_annual.csv"
 USDJPY_FILE = "usdjpy_monthly.csv"
 AI_FILE = "ai_adoption.csv"
 WDI_FILE = "wdi_annual.csv"
+SERVICES_TOTAL_FILE = "boj_services_total_monthly.csv"
 SOURCES_FILE = "sources.csv"
 
 
@@ -40,6 +41,8 @@ class Snapshot:
     usdjpy: pd.DataFrame  # period, ds, value, unit, source_id, vintage
     ai_adoption: pd.DataFrame  # period, indicator, value, unit, source_id, vintage
     wdi_annual: pd.DataFrame  # period, item, flow, value, unit, source_id, vintage
+    # Official monthly services total (BPBP6JYNSN): a related indicator, not a digital figure.
+    services_total: pd.DataFrame  # period, ds, series_code, flow, value, unit, source_id, vintage
     sources: pd.DataFrame  # source_id, status, vintage, vintage_basis, title, location, note
     vintage: str
     sha256: str  # of MANIFEST.json, which holds the sha256 of every file
@@ -75,9 +78,12 @@ def sha256_hex(data: bytes) -> str:
 
 
 
+_MONTHLY_SCHEMAS = (schemas.BOJ_MONTHLY, schemas.USDJPY_MONTHLY, schemas.SERVICES_TOTAL_MONTHLY)
+
+
 def _load_file(directory: Path, name: str, schema: pa.DataFrameSchema) -> pd.DataFrame:
     frame = schemas.validate(read_csv_text(directory / name, name), schema, name)
-    if "period" in frame.columns and schema in (schemas.BOJ_MONTHLY, schemas.USDJPY_MONTHLY):
+    if "period" in frame.columns and schema in _MONTHLY_SCHEMAS:
         frame.insert(1, "ds", pd.to_datetime(frame["period"], format="%Y-%m"))  # month start
     return frame
 
@@ -116,6 +122,7 @@ _LOAD_ORDER: tuple[tuple[str, str, pa.DataFrameSchema], ...] = (
     ("usdjpy", USDJPY_FILE, schemas.USDJPY_MONTHLY),
     ("ai_adoption", AI_FILE, schemas.AI_ADOPTION),
     ("wdi_annual", WDI_FILE, schemas.WDI_ANNUAL),
+    ("services_total", SERVICES_TOTAL_FILE, schemas.SERVICES_TOTAL_MONTHLY),
 )
 
 

@@ -18,7 +18,8 @@ from features import schemas
 from features.atomic import write_bytes_atomic
 from features.errors import DataValidationError
 from features.snapshot import (
-    AI_FILE, BOJ_FILE, DIGITAL_FILE, MANIFEST, MANIFEST_SCHEMA_VERSION, SOURCES_FILE, USDJPY_FILE, WDI_FILE,
+    AI_FILE, BOJ_FILE, DIGITAL_FILE, MANIFEST, MANIFEST_SCHEMA_VERSION, SERVICES_TOTAL_FILE, SOURCES_FILE, USDJPY_FILE,
+    WDI_FILE,
     read_csv_text, require_columns, sha256_hex,
 )
 from features.source_registry import SOURCE_REGISTRY
@@ -88,6 +89,19 @@ def _wdi_annual(shared: Path) -> pd.DataFrame:
     return out.sort_values(["item", "flow", "period"])
 
 
+def _services_total(shared: Path) -> pd.DataFrame:
+    """The BOJ services total (a related indicator). ``value`` stays the text as written, so the
+    API's decimals reach the snapshot unchanged (the schema has checked that each is a number)."""
+    name = "japan_services_total_boj_monthly.csv"
+    raw = read_csv_text(shared / name, name)
+    require_columns(raw, ["period", "series_code", "flow", "value_100m_yen", "source_id"], name)
+    out = raw.rename(columns={"value_100m_yen": "value"}).assign(unit=schemas.YEN_UNIT)
+    out = _with_vintage(out[["period", "series_code", "flow", "value", "unit", "source_id"]], name)
+    schemas.validate(out, schemas.SERVICES_TOTAL_MONTHLY, name)  # row numbers = lines of the input
+    flow_order = out["flow"].map({f: i for i, f in enumerate(schemas.FLOWS)})
+    return out.assign(_f=flow_order).sort_values(["series_code", "period", "_f"], kind="stable").drop(columns="_f")
+
+
 def _sources_frame(used: set[str]) -> pd.DataFrame:
     rows = [
         {"source_id": sid, "status": s.status, "vintage": s.vintage, "vintage_basis": s.vintage_basis,
@@ -105,7 +119,7 @@ def _format_value(v: float) -> str:
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     out = frame.reset_index(drop=True)
-    if "value" in out.columns:
+    if "value" in out.columns and pd.api.types.is_numeric_dtype(out["value"]):  # text: kept as written
         out = out.assign(value=[_format_value(v) for v in out["value"]])
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
@@ -116,6 +130,7 @@ INPUT_FILES = (
     "usdjpy.csv",
     "ai_adoption.csv",
     "japan_services_wdi_annual.csv",
+    "japan_services_total_boj_monthly.csv",
 )
 
 
@@ -133,6 +148,7 @@ def build_snapshot(shared_data_dir: Path, out_dir: Path) -> dict:
         USDJPY_FILE: _usdjpy(shared),
         AI_FILE: _ai_adoption(shared),
         WDI_FILE: _wdi_annual(shared),
+        SERVICES_TOTAL_FILE: _services_total(shared),
     }
     used = set().union(*(set(f["source_id"]) for f in frames.values()))
     frames[SOURCES_FILE] = _sources_frame(used)

@@ -27,7 +27,7 @@ _STATED = "publication date stated in SOURCES.md"
 _READ = f"publication date not stated in SOURCES.md; date read ({DATE_READ}) used"
 _AM = "github:am-consulting/am-consulting.github.io"
 
-# Source registry, transcribed from SOURCES.md (sections 1, 2, 3, 5). Where SOURCES.md gives only
+# Source registry, transcribed from SOURCES.md (sections 1, 2, 3, 5, 6). Where SOURCES.md gives only
 # a month or a year, the last day of it is used so that a figure is never dated before it could
 # have been known; where it gives no date at all, the date read is used (same reason).
 SOURCE_REGISTRY: dict[str, Source] = {
@@ -42,6 +42,16 @@ SOURCE_REGISTRY: dict[str, Source] = {
         "DERIVED", "2017-05-26", "vintage of its input BOJ_BP_M_JP_2017",
         "calendar-year sums of 12 BOJ_BP_M_JP_2017 monthly values",
         "shared/data/japan_services_boj_monthly.csv", "each month rounded to 1億円: a sum may differ by a few 億円",
+    ),
+    # --- BOJ API services total, monthly (section 6): a related indicator, not a digital figure
+    "BOJ_API_BP01_SERVICES_2026_09": Source(
+        "VERIFIED", "2026-09-08", "LAST_UPDATE of the BOJ API response (20260908)",
+        "BOJ Time-Series Data Search API response, BP01 series BPBP6JYNSN サービス収支 "
+        "('Services/Net balance', monthly, 100 million Yen)",
+        "github:huyou963-qi/finance-site/src/lib/data/scheduler/bojExternal/fixtures/services.json"
+        "@396b5c00958ac13a52227abf549ddd043f6c605a",
+        "services total incl. travel and transport: a related indicator, not a digital figure; "
+        "1996-01..2026-07, API decimals kept",
     ),
     # --- MOF digital balance as reported (section 1)
     "BOP_JIJI_2024CY": Source(

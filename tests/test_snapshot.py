@@ -50,6 +50,8 @@ def test_committed_snapshot_equals_fresh_build(tmp_path: Path) -> None:
     committed = sorted(p.name for p in DEFAULT_SNAPSHOT_DIR.iterdir())
     fresh = sorted(p.name for p in tmp_path.iterdir())
     assert fresh == committed  # also: no temp files left behind
+    assert len(fresh) == 8 and "boj_services_total_monthly.csv" in manifest["files"]
+    assert set(manifest["files"]) == set(fresh) - {MANIFEST}
     for name in fresh:
         assert (tmp_path / name).read_bytes() == (DEFAULT_SNAPSHOT_DIR / name).read_bytes(), (
             f"{name} differs from a fresh build: run `deficit data snapshot --from ../shared/data`"
@@ -123,12 +125,15 @@ def test_known_figures(snap) -> None:
 
 def test_every_row_has_registered_source_and_vintage(snap) -> None:
     registered = dict(zip(snap.sources["source_id"], snap.sources["vintage"], strict=True))
-    for frame in (snap.boj_monthly, snap.digital_annual, snap.usdjpy, snap.ai_adoption, snap.wdi_annual):
+    for frame in (snap.boj_monthly, snap.digital_annual, snap.usdjpy, snap.ai_adoption, snap.wdi_annual,
+                  snap.services_total):
         assert frame["source_id"].map(registered).eq(frame["vintage"]).all()
     assert registered["BOJ_BP_M_JP_2017"] == "2017-05-26"
     assert registered["FX_FRED_EXJPUS"] == "2025-05-27"
     assert registered["FX_FRED_DEXJPUS_MONTHLY_MEAN"] == "2026-05-22"
     assert registered["BOP_JIJI_2023CY"] == "2024-02-29"
+    assert registered["BOJ_API_BP01_SERVICES_2026_09"] == "2026-09-08"
+    assert len(registered) == 36
     assert set(registered) <= set(SOURCE_REGISTRY)
 
 
@@ -136,7 +141,7 @@ def test_lineage_fields(snap) -> None:
     manifest = (DEFAULT_SNAPSHOT_DIR / MANIFEST).read_bytes()
     assert snap.sha256 == hashlib.sha256(manifest).hexdigest()
     newest = max(max(f["vintage"]) for f in (snap.boj_monthly, snap.digital_annual, snap.usdjpy,
-                                              snap.ai_adoption, snap.wdi_annual))
+                                              snap.ai_adoption, snap.wdi_annual, snap.services_total))
     assert snap.vintage == newest
 
 

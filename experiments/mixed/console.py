@@ -1,0 +1,29 @@
+"""Console summary of a mixed-frequency study's refresh."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def print_mixed(console, outcome) -> None:
+    if outcome.unchanged_version is not None:
+        console.print(f"{outcome.study}: data and study settings unchanged since {outcome.registered_model} version "
+                      f"{outcome.unchanged_version}; nothing to do (use --force-promote to rebuild anyway)", soft_wrap=True)
+        return
+    table = Table(title=f"{outcome.study}: one year ahead from each origin (mean scaled error, lower is better)")
+    for col in ("series", "method", "totals", "scaled error", "cov 80%", "cov 95%"):
+        table.add_column(col, justify="left" if col in ("series", "method") else "right")
+    for _, r in outcome.scores.iterrows():
+        mark = " *" if outcome.selected.get(r["unique_id"]) == r["method"] else ""
+        table.add_row(r["unique_id"], f"{r['method']}{mark}", str(int(r["totals"])), f"{r['mean_scaled_error']:.3f}",
+                      "" if r["coverage_80"] != r["coverage_80"] else f"{r['coverage_80']:.2f}",
+                      "" if r["coverage_95"] != r["coverage_95"] else f"{r['coverage_95']:.2f}")
+    console.print(table)
+    base = outcome.paths[outcome.paths["scenario"] == "baseline"]
+    first = base.loc[base["kind"] == "forecast", "ds"].min()
+    console.print(f"{outcome.study}: estimates to {outcome.last_figure:%Y-%m}, forecasts {first:%Y-%m}.."
+                  f"{base['ds'].max():%Y-%m}; every published total reproduced: "
+                  f"{bool(outcome.totals_check['within_rounding'].all())}; interval factor {outcome.factor:.2f}; "
+                  f"registered {outcome.registered_model} version {outcome.version} (@champion)", soft_wrap=True)
+    if outcome.projections_path is not None:
+        console.print(f"projections: {outcome.projections_path}  report: {outcome.report_path}", soft_wrap=True)

@@ -1,0 +1,112 @@
+"""Inputs of a mixed-frequency study, built and checked before the refresh writes anything.
+
+Each target's figures as windows (features/figure_windows.py), the monthly indicators as
+published (USD/JPY, the BOJ services total) with the day each month became known, the seasonal
+profile series, the scenarios and a fingerprint of every settings file the study reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.mixed.config import MixedStudyConfig
+from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios
+from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, load_annual_catalog
+from features.errors import ConfigError
+from features.exog import services_total_monthly, usdjpy_monthly
+from experiments.mixed.figures import figure_windows
+from features.series import SeriesCatalog
+from features.snapshot import Snapshot
+from forecast.temporal.profile import seasonal_factors
+
+# Days after a month ends until its value is published: USD/JPY the next day; BoP months with
+# the first preliminary release, the 6th business day of the month after next (~40 days).
+KNOWN_AFTER_DAYS = {"usdjpy": 1, "services_total": 45}
+
+
+@dataclass
+class MixedData:
+    snapshot: Snapshot
+    catalog: AnnualCatalog
+    windows: dict[str, pd.DataFrame]  # every figure of each target, as published now
+    indicators: dict[str, pd.Series]  # monthly, as published
+    scenarios: dict[str, Scenario]
+    fingerprint: str
+
+    def windows_at(self, uid: str, year: int, publication_month: int) -> pd.DataFrame:
+        """Figures of ``uid`` for periods through December ``year`` as known at the end of month
+        ``publication_month`` of the next year (monthly BOJ figures through December ``year``:
+        the file's one vintage postdates them, so its months count as pseudo-real-time)."""
+        as_of = pd.Timestamp(f"{year + 1}-{publication_month:02d}-01") + pd.offsets.MonthEnd(0)
+        return figure_windows(self.snapshot, self.catalog, uid, as_of=as_of,
+                              months_until=pd.Timestamp(f"{year}-12-01"))
+
+    def hidden_windows(self, uid: str, first: str, last: str) -> pd.DataFrame:
+        return figure_windows(self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)))
+
+    def indicator_frame(self, names: list[str], first: pd.Timestamp, last: pd.Timestamp,
+                        as_of: pd.Timestamp | None = None) -> pd.DataFrame | None:
+        """Monthly indicator values from ``first`` to ``last``: as known at ``as_of`` (default:
+        everything published), then the last known value carried forward (a random walk's
+        forecast). Nothing is filled inside the published span."""
+        if not names:
+            return None
+        grid = pd.date_range(first, last, freq="MS", name="ds")
+        columns = {}
+        for name in names:
+            series = self.indicators[name].dropna()
+            if as_of is not None:
+                known = series.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=KNOWN_AFTER_DAYS[name])
+                series = series[known <= pd.Timestamp(as_of)]
+            if series.empty or series.index[0] > grid[0]:
+                raise ConfigError(f"indicator '{name}' has no value for {grid[0]:%Y-%m}")
+            inside = series.reindex(grid[grid <= series.index[-1]])
+            if inside.isna().any():
+                raise ConfigError(f"indicator '{name}' has a gap at {inside.index[inside.isna()][0]:%Y-%m}")
+            columns[name] = series.reindex(grid).ffill()
+        return pd.DataFrame(columns, index=grid)
+
+    def profile(self, study: MixedStudyConfig, uid: str, before: pd.Timestamp | None = None) -> tuple[float, ...] | None:
+        """Seasonal factors from the target's profile series (months before ``before``), for fits
+        whose own monthly figures are too few; ``None`` when there is none or it cannot give one."""
+        name = study.profile_series.get(uid)
+        if name is None:
+            return None
+        monthly = self.catalog.monthly.build(self.snapshot, name)
+        if before is not None:
+            monthly = monthly[monthly.index < pd.Timestamp(before)]
+        factors = seasonal_factors(monthly)
+        return None if factors is None else tuple(float(f) for f in factors)
+
+
+def own_months(windows: pd.DataFrame) -> int:
+    return int((windows["months"] == 1).sum())
+
+
+def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: MixedStudyConfig) -> MixedData:
+    catalog = load_annual_catalog(study.series_catalog, monthly_catalog)
+    for name in study.profile_series.values():
+        monthly_catalog.spec(name)  # unknown ids fail here
+    windows = {}
+    for uid in study.targets:
+        frame = figure_windows(snapshot, catalog, uid)
+        if frame.empty:
+            raise ConfigError(f"series '{uid}' has no figure in the snapshot")
+        windows[uid] = frame
+    indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot)}
+    scenarios = load_scenarios(study.scenarios_dir)
+    for scenario in scenarios.values():
+        for overlay in scenario.overlays:
+            stray = set(overlay.targets) - set(study.targets)
+            if stray:
+                raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
+                                  f"which study '{study.name}' does not project")
+    files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
+             *sorted(Path(study.scenarios_dir or DEFAULT_SCENARIOS_DIR).glob("*.yaml"))]
+    payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
+    return MixedData(snapshot, catalog, windows, indicators, scenarios, hashlib.sha256(payload.encode()).hexdigest())
+

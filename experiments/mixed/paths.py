@@ -1,0 +1,132 @@
+"""The published monthly paths of a mixed-frequency study.
+
+Per target, the selected variant is fitted on every figure; its smoothed months are
+
+* ``published`` where a monthly figure exists (the figure itself, no interval),
+* ``estimate`` up to the last month any figure of the study covers (the months between and
+  under the published totals; never written into the history or the snapshot),
+* ``forecast`` after it, to ``projection_end``.
+
+Estimates and forecasts then satisfy the study's identity (balance = receipts - payments) in
+every month while each target's sums over its own published totals stay as fitted
+(forecast/temporal/coherence.py); their intervals are widened by the conformal factor of the
+origin errors (experiments/mixed/evidence.py). Scenarios act on forecast months only: USD/JPY
+scales every flow by the scenario's factor (the study takes the digital flows to be invoiced in
+dollars, as the annual study's currency decomposition does) and overlays add their amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from experiments.mixed.config import MixedStudyConfig
+from experiments.mixed.data import MixedData
+from experiments.mixed.variants import Variant, fit_variant
+from experiments.scenarios import BASELINE, Scenario
+from forecast.temporal.base import Z80, Z95
+from forecast.temporal.coherence import coherent_paths
+
+PATH_COLUMNS = ["scenario", "unique_id", "ds", "kind", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
+                "yhat_hi_95", "yhat_base", "overlay", "model", "source"]
+BOUNDS = {"yhat_lo_80": -Z80, "yhat_hi_80": Z80, "yhat_lo_95": -Z95, "yhat_hi_95": Z95}
+
+
+@dataclass
+class FittedPaths:
+    baseline: pd.DataFrame  # PATH_COLUMNS less scenario/overlay, plus sd
+    last_figure: pd.Timestamp
+    totals_check: pd.DataFrame  # every published total against the sum of its published/estimated months
+
+
+def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str], factor: float) -> FittedPaths:
+    end = study.end
+    frames = {}
+    for uid in study.targets:
+        windows = data.windows[uid]
+        model, X = fit_variant(data, study, uid, Variant.parse(selected[uid]), windows, end)
+        frame = model.predict(end, X)[["mean", "sd"]].rename_axis("ds").reset_index()
+        months = windows[windows["months"] == 1]
+        figure = frame["ds"].map(dict(zip(months["start"], months["value"])))
+        source = frame["ds"].map(dict(zip(months["start"], months["source_id"]))).fillna("")
+        frames[uid] = frame.assign(unique_id=uid, figure=figure, source=source, model=selected[uid])
+    last_figure = max(pd.Timestamp(w["end"].max()) for w in data.windows.values())
+    for uid, frame in frames.items():
+        frame["kind"] = np.where(frame["figure"].notna(), "published",
+                                 np.where(frame["ds"] <= last_figure, "estimate", "forecast"))
+        frame["yhat_base"] = frame["mean"]
+    if study.identity is not None:
+        _make_coherent(data, study, frames)
+    rows = []
+    for uid, frame in frames.items():
+        published = frame["kind"] == "published"
+        yhat = np.where(published, frame["figure"], frame["mean"])
+        sd = np.where(published, 0.0, frame["sd"] * factor)
+        out = frame[["unique_id", "ds", "kind"]].assign(yhat=yhat, sd=sd)
+        for column, z in BOUNDS.items():
+            out[column] = yhat + z * sd
+        out["yhat_base"] = np.where(published, frame["figure"], frame["yhat_base"])
+        rows.append(out.assign(model=np.where(published, "", frame["model"]), source=frame["source"]))
+    baseline = pd.concat(rows, ignore_index=True)
+    return FittedPaths(baseline, last_figure, totals_check(data, study, baseline))
+
+
+def _make_coherent(data: MixedData, study: MixedStudyConfig, frames: dict[str, pd.DataFrame]) -> None:
+    """The identity in every month after the last month all targets publish; totals kept."""
+    identity = study.identity.identity()
+    published_all = set.intersection(*(set(f.loc[f["kind"] == "published", "ds"]) for f in frames.values()))
+    first = (max(published_all) + pd.DateOffset(months=1)) if published_all else max(f["ds"].min() for f in frames.values())
+    last = min(f["ds"].max() for f in frames.values())
+    span = pd.date_range(first, last, freq="MS")
+    position = {ts: i for i, ts in enumerate(span)}
+    means, variances, keep = {}, {}, {}
+    for uid in identity.series:
+        part = frames[uid].set_index("ds").reindex(span)
+        means[uid] = part["mean"].to_numpy()
+        variances[uid] = part["sd"].to_numpy() ** 2
+        w = data.windows[uid]
+        w = w[(w["months"] > 1) & (w["start"] >= first) & (w["end"] <= last)]
+        keep[uid] = [(position[pd.Timestamp(s)], int(m)) for s, m in zip(w["start"], w["months"])]
+    adjusted = coherent_paths(means, variances, identity, keep)
+    for uid, values in adjusted.items():
+        frame = frames[uid]
+        rows = frame["ds"].isin(span).to_numpy()
+        frame.loc[rows, "mean"] = values
+
+
+def totals_check(data: MixedData, study: MixedStudyConfig, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Every published total beside the sum of its months in the published paths."""
+    out = []
+    for uid in study.targets:
+        path = baseline[baseline["unique_id"] == uid].set_index("ds")["yhat"]
+        for _, w in data.windows[uid].iterrows():
+            if int(w["months"]) == 1:
+                continue
+            span = pd.date_range(w["start"], periods=int(w["months"]), freq="MS")
+            total = float(path.reindex(span).sum())
+            # the figure's rounding step: sd = step / sqrt(12)
+            half_step = float(w["sd"]) * np.sqrt(12.0) / 2.0
+            out.append({"unique_id": uid, "label": w["label"], "kind": w["kind"], "value": float(w["value"]),
+                        "sum_of_months": total, "difference": total - float(w["value"]),
+                        "rounding_half_step": half_step, "source_id": w["source_id"],
+                        "within_rounding": abs(total - float(w["value"])) <= max(half_step, 0.5) + 1e-6})
+    return pd.DataFrame(out)
+
+
+def scenario_paths(baseline: pd.DataFrame, scenarios: dict[str, Scenario]) -> pd.DataFrame:
+    """Every scenario's paths (baseline first); scenarios change forecast months only."""
+    frames = []
+    for name in [BASELINE] + sorted(n for n in scenarios if n != BASELINE):
+        scenario = scenarios[name]
+        frame = baseline.drop(columns="sd").copy()
+        future = (frame["kind"] == "forecast").to_numpy()
+        overlay = np.zeros(len(frame))
+        for uid, rows in frame[future].groupby("unique_id"):
+            amounts = scenario.overlay_amounts(pd.DatetimeIndex(rows["ds"]), "MS", str(uid)).to_numpy()
+            overlay[frame.index.get_indexer(rows.index)] = amounts
+        for column in ["yhat", *BOUNDS]:
+            frame[column] = np.where(future, frame[column] * scenario.fx_multiplier + overlay, frame[column])
+        frames.append(frame.assign(scenario=name, overlay=overlay))
+    return pd.concat(frames, ignore_index=True)[PATH_COLUMNS]

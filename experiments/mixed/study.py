@@ -1,0 +1,115 @@
+"""A mixed-frequency study's refresh: evidence -> selection -> paths -> publish.
+
+Everything that can fail on bad input runs in :func:`experiments.mixed.data.prepare_mixed`
+before the refresh writes anything. A study whose data and settings were already registered is
+not recomputed (same idempotence rule as the other studies).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from experiments import model_registry as registry
+from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
+from experiments.mixed.config import MixedStudyConfig
+from experiments.mixed.data import MixedData
+from experiments.mixed.evidence import (
+    calibration, disaggregation_table, origin_scores, run_evidence, select_variants,
+)
+from experiments.mixed.paths import fit_paths, scenario_paths
+from forecast.temporal.base import Z80
+
+
+@dataclass
+class MixedOutcome:
+    study: str
+    registered_model: str
+    seconds: float
+    unchanged_version: str | None = None
+    selected: dict[str, str] = field(default_factory=dict)
+    disaggregation: pd.DataFrame | None = None
+    origins: pd.DataFrame | None = None
+    scores: pd.DataFrame | None = None
+    coverage: pd.DataFrame | None = None
+    factor: float = 1.0
+    paths: pd.DataFrame | None = None
+    totals_check: pd.DataFrame | None = None
+    last_figure: pd.Timestamp | None = None
+    version: str | None = None
+    parent_run_id: str | None = None
+    projections_path: Path | None = None
+    report_path: Path | None = None
+
+    @property
+    def champions(self) -> dict[str, str]:
+        return dict(self.selected)
+
+    def print_report(self, console) -> None:
+        from experiments.mixed.console import print_mixed
+
+        print_mixed(console, self)
+
+
+def annual_comparators(annual_forecasts: pd.DataFrame | None, champions: dict[str, str],
+                       study: MixedStudyConfig) -> pd.DataFrame:
+    """The annual study's one-year-ahead backtest forecasts at the same origins, as origin rows."""
+    if annual_forecasts is None or annual_forecasts.empty:
+        return pd.DataFrame()
+    rows = []
+    for uid in study.targets:
+        model = champions.get(uid)
+        part = annual_forecasts[(annual_forecasts["unique_id"] == uid) & (annual_forecasts["model"] == model)]
+        for year in study.evidence.origins:
+            hit = part[(part["cutoff"] == pd.Timestamp(f"{year}-01-01")) & (part["ds"] == pd.Timestamp(f"{year + 1}-01-01"))]
+            if hit.empty or pd.isna(hit["y"].iloc[0]):
+                continue
+            r = hit.iloc[0]
+            rows.append({"label": str(year + 1), "kind": "A", "start": pd.Timestamp(f"{year + 1}-01-01"), "months": 12,
+                         "y": float(r["y"]), "mean": float(r["mean"]),
+                         "sd": float(r["hi_80"] - r["lo_80"]) / (2 * Z80),
+                         "unique_id": uid, "method": f"annual_study:{model}", "origin": year})
+    return pd.DataFrame(rows)
+
+
+def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot, data: MixedData, client, uri: str,
+                    force_promote: bool = False, data_tags: dict[str, str] | None = None,
+                    annual: tuple[pd.DataFrame | None, dict[str, str]] = (None, {}),
+                    credit: str | None = None) -> MixedOutcome:
+    from experiments.mixed.publish import publish_mixed
+
+    started = time.perf_counter()
+    lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
+    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
+    if done is not None and not force_promote:
+        return MixedOutcome(study.name, study.registered_model, time.perf_counter() - started,
+                            unchanged_version=str(done.version))
+    hidden, origins = run_evidence(data, study, n_jobs=config.n_jobs)
+    comparators = annual_comparators(annual[0], annual[1], study)
+    if len(comparators):
+        comparators = comparators.assign(error=comparators["mean"] - comparators["y"])
+        scale = origins.groupby("unique_id").apply(lambda g: (g["error"].abs() / g["scaled_error"] / g["months"]).median())
+        comparators["scaled_error"] = comparators["error"].abs() / (comparators["months"] * comparators["unique_id"].map(scale))
+        origins = pd.concat([origins, comparators], ignore_index=True)
+    disaggregation = disaggregation_table(data, study, hidden)
+    scores = origin_scores(origins)
+    selected = select_variants(study, scores)
+    coverage, factor = calibration(origins, selected)
+    if not study.evidence.calibrate:
+        factor = 1.0
+    fitted = fit_paths(data, study, selected, factor)
+    paths = scenario_paths(fitted.baseline, data.scenarios)
+    outcome = MixedOutcome(
+        study=study.name, registered_model=study.registered_model, seconds=0.0, selected=selected,
+        disaggregation=disaggregation, origins=origins, scores=scores, coverage=coverage, factor=factor,
+        paths=paths, totals_check=fitted.totals_check, last_figure=fitted.last_figure,
+    )
+    published = publish_mixed(study, config, client, uri, lineage, data, outcome, credit)
+    outcome.version, outcome.parent_run_id = published.version, published.run_id
+    outcome.projections_path, outcome.report_path = published.projections_path, published.report_path
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
