@@ -27,7 +27,8 @@ app.command("backtest")(backtest_command)
 app.add_typer(registry_app, name="registry")
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
-DEFAULT_MODEL_URI = "models:/digital-deficit@champion"
+# The present: monthly estimates and forecasts from every published figure (experiments/mixed/).
+DEFAULT_MODEL_URI = "models:/digital-deficit-monthly-now@champion"
 
 
 class OutputFormat(str, Enum):
@@ -77,7 +78,7 @@ def predict(
         None, "--scenario", help="Project under this scenario (repeatable: one block of rows per scenario)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout."),
 ) -> None:
-    """Print projections from a registered model (default: the digital-deficit champion)."""
+    """Print projections from a registered model (default: the monthly-now champion, from the present)."""
     from experiments.predict import load_and_predict
     from features.atomic import write_text_atomic
 

@@ -34,8 +34,8 @@ def paths_chart_png(paths: pd.DataFrame, totals: dict[str, pd.DataFrame], labels
             span = pd.date_range(w["start"], periods=int(w["months"]), freq="MS")
             ax.plot([span[0], span[-1]], [w["value"] / w["months"]] * 2, color="tab:red", lw=2.2,
                     label="published total / months" if i == 0 else None)
-        ax.set_title(labels.get(uid, uid), fontsize=10)
-        ax.set_ylabel("億円 per month")
+        ax.set_title(f"{uid}: {labels.get(uid, uid)}", fontsize=10)
+        ax.set_ylabel("100 million yen per month")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best", ncol=3)
     fig.tight_layout()

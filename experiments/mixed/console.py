@@ -19,11 +19,19 @@ def print_mixed(console, outcome) -> None:
                       "" if r["coverage_80"] != r["coverage_80"] else f"{r['coverage_80']:.2f}",
                       "" if r["coverage_95"] != r["coverage_95"] else f"{r['coverage_95']:.2f}")
     console.print(table)
+    for uid in outcome.selected:
+        best = outcome.disaggregation[outcome.disaggregation["unique_id"] == uid].set_index("method")["mase"]
+        console.print(f"{uid}: estimates by {outcome.estimators[uid]} (chosen on the validation block; hidden-months MASE "
+                      f"{best.get(outcome.estimators[uid], float('nan')):.3f}; flat split {best.get('flat_split', float('nan')):.3f}, "
+                      f"profile split {best.get('profile_split', float('nan')):.3f}), forecasts by {outcome.selected[uid]}",
+                      soft_wrap=True)
     base = outcome.paths[outcome.paths["scenario"] == "baseline"]
     first = base.loc[base["kind"] == "forecast", "ds"].min()
+    check = outcome.totals_check
+    totals = ("no published total beyond the monthly figures" if check.empty else
+              f"{int(check['within_rounding'].sum())} of {len(check)} published totals reproduced within their rounding")
     console.print(f"{outcome.study}: estimates to {outcome.last_figure:%Y-%m}, forecasts {first:%Y-%m}.."
-                  f"{base['ds'].max():%Y-%m}; every published total reproduced: "
-                  f"{bool(outcome.totals_check['within_rounding'].all())}; interval factor {outcome.factor:.2f}; "
+                  f"{base['ds'].max():%Y-%m}; {totals}; interval factor {outcome.factor:.2f}; "
                   f"registered {outcome.registered_model} version {outcome.version} (@champion)", soft_wrap=True)
     if outcome.projections_path is not None:
         console.print(f"projections: {outcome.projections_path}  report: {outcome.report_path}", soft_wrap=True)

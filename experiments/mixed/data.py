@@ -8,7 +8,7 @@ profile series, the scenarios and a fingerprint of every settings file the study
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,10 @@ from forecast.temporal.profile import seasonal_factors
 # Days after a month ends until its value is published: USD/JPY the next day; BoP months with
 # the first preliminary release, the 6th business day of the month after next (~40 days).
 KNOWN_AFTER_DAYS = {"usdjpy": 1, "services_total": 45}
+# Indicators derived from a published series: (series, months of the trailing mean). The 12-month
+# mean of the services total carries its level (the digital flows are part of it) without the
+# monthly pattern of travel and transport, which is not the digital items' pattern.
+DERIVED = {"services_total_12m": ("services_total", 12)}
 
 
 @dataclass
@@ -36,6 +40,12 @@ class MixedData:
     indicators: dict[str, pd.Series]  # monthly, as published
     scenarios: dict[str, Scenario]
     fingerprint: str
+    monthly: dict[str, pd.Series] = field(default_factory=dict)  # each target's monthly series, built once
+
+    def _monthly(self, uid: str) -> pd.Series:
+        if uid not in self.monthly:
+            self.monthly[uid] = self.catalog.monthly.build(self.snapshot, self.catalog.spec(uid).monthly)
+        return self.monthly[uid]
 
     def windows_at(self, uid: str, year: int, publication_month: int) -> pd.DataFrame:
         """Figures of ``uid`` for periods through December ``year`` as known at the end of month
@@ -43,10 +53,16 @@ class MixedData:
         the file's one vintage postdates them, so its months count as pseudo-real-time)."""
         as_of = pd.Timestamp(f"{year + 1}-{publication_month:02d}-01") + pd.offsets.MonthEnd(0)
         return figure_windows(self.snapshot, self.catalog, uid, as_of=as_of,
-                              months_until=pd.Timestamp(f"{year}-12-01"))
+                              months_until=pd.Timestamp(f"{year}-12-01"), monthly=self._monthly(uid))
 
     def hidden_windows(self, uid: str, first: str, last: str) -> pd.DataFrame:
-        return figure_windows(self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)))
+        return figure_windows(self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)),
+                              monthly=self._monthly(uid))
+
+    def totals(self, uid: str) -> pd.DataFrame:
+        """Every published total of ``uid`` (monthly figures left out, so none is redundant)."""
+        far = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-01"))
+        return figure_windows(self.snapshot, self.catalog, uid, hide_months=far, monthly=self._monthly(uid))
 
     def indicator_frame(self, names: list[str], first: pd.Timestamp, last: pd.Timestamp,
                         as_of: pd.Timestamp | None = None) -> pd.DataFrame | None:
@@ -58,10 +74,13 @@ class MixedData:
         grid = pd.date_range(first, last, freq="MS", name="ds")
         columns = {}
         for name in names:
-            series = self.indicators[name].dropna()
+            base, window = DERIVED.get(name, (name, 1))
+            series = self.indicators[base].dropna()
             if as_of is not None:
-                known = series.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=KNOWN_AFTER_DAYS[name])
+                known = series.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=KNOWN_AFTER_DAYS[base])
                 series = series[known <= pd.Timestamp(as_of)]
+            if window > 1:  # trailing: each month's value uses only months published by then
+                series = series.rolling(window, min_periods=window).mean().dropna()
             if series.empty or series.index[0] > grid[0]:
                 raise ConfigError(f"indicator '{name}' has no value for {grid[0]:%Y-%m}")
             inside = series.reindex(grid[grid <= series.index[-1]])
@@ -69,6 +88,14 @@ class MixedData:
                 raise ConfigError(f"indicator '{name}' has a gap at {inside.index[inside.isna()][0]:%Y-%m}")
             columns[name] = series.reindex(grid).ffill()
         return pd.DataFrame(columns, index=grid)
+
+    def indicator_start(self, names) -> pd.Timestamp | None:
+        """First month every named indicator has a value (derived ones after their window fills)."""
+        starts = []
+        for name in names:
+            base, window = DERIVED.get(name, (name, 1))
+            starts.append(self.indicators[base].first_valid_index() + pd.DateOffset(months=window - 1))
+        return max(starts) if starts else None
 
     def profile(self, study: MixedStudyConfig, uid: str, before: pd.Timestamp | None = None) -> tuple[float, ...] | None:
         """Seasonal factors from the target's profile series (months before ``before``), for fits

@@ -3,7 +3,9 @@
 * Disaggregation: the monthly figures of ``hide_first..hide_last`` are hidden (their published
   totals stay, and the profile series' months from ``hide_first`` on are hidden too), every
   variant rebuilds those months, and each is scored by MASE against the real months beside a flat
-  split (total / 12) and a seasonal-profile split (total x the profile series' factors).
+  split (total / 12) and a seasonal-profile split (total x the profile series' factors). The
+  estimator is chosen beforehand on a validation block: the same exercise on the profile series
+  in the years just before the hidden ones.
 * Origins: for each year ``Y`` of ``origins``, each variant is fitted on the figures of periods
   through December ``Y`` that were published by the end of ``publication_month`` of ``Y + 1``,
   and forecasts every published total of ``Y + 1`` (calendar year, halves, fiscal halves,
@@ -23,12 +25,9 @@ from threadpoolctl import threadpool_limits
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.variants import Variant, fit_variant, study_variants
-from experiments.mixed.figures import figure_windows
 from forecast.temporal.base import Z80, Z95
 from forecast.temporal.profile import factors_on
-
-FAR = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-01"))
-
+from forecast.temporal.windows import check_windows, rounding_sd
 
 def monthly_scale(data: MixedData, uid: str) -> float:
     """MASE denominator: mean absolute 12-month difference of the target's monthly figures."""
@@ -39,9 +38,6 @@ def monthly_scale(data: MixedData, uid: str) -> float:
     return float(diff.mean()) if len(diff) else float(np.abs(s).mean())
 
 
-def published_totals(data: MixedData, uid: str) -> pd.DataFrame:
-    """Every published total of ``uid`` (monthly figures left out, so none is redundant)."""
-    return figure_windows(data.snapshot, data.catalog, uid, hide_months=FAR)
 
 
 # ---- disaggregation --------------------------------------------------------------------------------
@@ -56,12 +52,45 @@ def _hide_task(data: MixedData, study: MixedStudyConfig, uid: str, variant: Vari
     return out.assign(unique_id=uid, method=variant.name)
 
 
+def validation_block(study: MixedStudyConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """As many years as the hidden block, just before it: where the estimator is chosen."""
+    ev = study.evidence
+    first, last = pd.Period(ev.hide_first, "M"), pd.Period(ev.hide_last, "M")
+    start = first - ((last - first).n + 1)
+    return start.to_timestamp(), (first - 1).to_timestamp()
+
+
+def _validation_task(data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant) -> pd.DataFrame:
+    """The variant rebuilds the months of the validation block of the target's profile series from
+    its earlier months and the block's calendar-year sums: the estimator is chosen here, so the
+    hidden-months score of the chosen one is not the score it was chosen on."""
+    first, last = validation_block(study)
+    series = data.catalog.monthly.build(data.snapshot, study.profile_series[uid]).loc[:last].dropna()
+    start = data.indicator_start(variant.indicators)
+    if start is not None:
+        series = series[series.index >= start]
+    before = series[series.index < first]
+    rows = [{"start": ds, "months": 1, "value": float(v), "sd": rounding_sd(1.0)} for ds, v in before.items()]
+    block = series[series.index >= first]
+    for year, part in block.groupby(block.index.year):
+        if len(part) == 12:
+            rows.append({"start": pd.Timestamp(f"{year}-01-01"), "months": 12, "value": float(part.sum()),
+                         "sd": rounding_sd(1.0)})
+    windows = check_windows(pd.DataFrame(rows))
+    with threadpool_limits(1):
+        model, X = fit_variant(data, study, uid, variant, windows, last, profile_before=first)
+        out = model.predict(last, X).loc[first:last]
+    err = (out["mean"] - block.reindex(out.index)).abs()
+    scale = float((series - series.shift(12)).abs().mean())
+    return pd.DataFrame([{"unique_id": uid, "method": variant.name, "validation_mase": float(err.mean() / scale)}])
+
+
 def _split_rows(data: MixedData, study: MixedStudyConfig, uid: str) -> pd.DataFrame:
     """Flat and seasonal-profile splits of the published calendar-year totals of the hidden years."""
     ev = study.evidence
     first = pd.Timestamp(f"{ev.hide_first}-01")
     factors = data.profile(study, uid, before=first)
-    totals = published_totals(data, uid)
+    totals = data.totals(uid)
     totals = totals[(totals["kind"] == "A") & (totals["start"] >= first)
                     & (totals["end"] <= pd.Timestamp(f"{ev.hide_last}-01"))]
     rows = []
@@ -92,7 +121,9 @@ def disaggregation_table(data: MixedData, study: MixedStudyConfig, hidden: pd.Da
             out.append({"unique_id": uid, "method": method, "months": int(y.notna().sum()),
                         "mase": float(err.mean() / scale), "mae": float(err.mean()),
                         "coverage_80": float(inside.mean()) if inside is not None else np.nan})
-    return pd.DataFrame(out).sort_values(["unique_id", "mase"], ignore_index=True)
+    table = pd.DataFrame(out).merge(hidden.attrs.get("validation", pd.DataFrame(columns=["unique_id", "method",
+                                    "validation_mase"])), on=["unique_id", "method"], how="left")
+    return table.sort_values(["unique_id", "mase"], ignore_index=True)
 
 
 # ---- origins ----------------------------------------------------------------------------------------
@@ -151,10 +182,13 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, n_jobs: int = 1) -> t
     """(rebuilt hidden months of every variant, origin forecasts of every variant and benchmark)."""
     tasks, kinds = [], []
     for uid in study.targets:
-        totals = published_totals(data, uid)
+        totals = data.totals(uid)
         for variant in study_variants(study, uid):
             tasks.append(delayed(_hide_task)(data, study, uid, variant))
             kinds.append("hide")
+            if uid in study.profile_series:
+                tasks.append(delayed(_validation_task)(data, study, uid, variant))
+                kinds.append("validation")
             for year in study.evidence.origins:
                 targets = _targets_after(totals, year)
                 if len(targets):
@@ -162,8 +196,11 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, n_jobs: int = 1) -> t
                     kinds.append("origin")
     results = Parallel(n_jobs=n_jobs)(tasks) if n_jobs > 1 else [t[0](*t[1], **t[2]) for t in tasks]
     hidden = pd.concat([r for r, k in zip(results, kinds) if k == "hide"])
+    validation = [r for r, k in zip(results, kinds) if k == "validation"]
+    hidden.attrs["validation"] = pd.concat(validation, ignore_index=True) if validation else pd.DataFrame(
+        columns=["unique_id", "method", "validation_mase"])
     origins = pd.concat([r for r, k in zip(results, kinds) if k == "origin"]
-                        + [_benchmarks(data, study, uid, published_totals(data, uid)) for uid in study.targets],
+                        + [_benchmarks(data, study, uid, data.totals(uid)) for uid in study.targets],
                         ignore_index=True)
     origins["error"] = origins["mean"] - origins["y"]
     origins["scaled_error"] = origins["error"].abs() / (origins["months"]
@@ -200,6 +237,36 @@ def select_variants(study: MixedStudyConfig, scores: pd.DataFrame, min_totals: i
         chosen[uid] = (rows.sort_values(["mean_scaled_error", "method"]).iloc[0]["method"] if len(rows)
                        else study.default_approach)
     return chosen
+
+
+def select_estimators(study: MixedStudyConfig, disaggregation: pd.DataFrame) -> dict[str, str]:
+    """Per target: the variant that rebuilt the validation block of its profile series best (the
+    hidden months are only scored, never chosen on), which then makes the ``estimate`` months; the
+    default approach when no variant was validated."""
+    chosen = {}
+    for uid in study.targets:
+        names = {v.name for v in study_variants(study, uid)}
+        rows = disaggregation[(disaggregation["unique_id"] == uid) & disaggregation["method"].isin(names)
+                              & disaggregation["validation_mase"].notna()]
+        chosen[uid] = (rows.sort_values(["validation_mase", "method"]).iloc[0]["method"] if len(rows)
+                       else study.default_approach)
+    return chosen
+
+
+def hidden_factors(data: MixedData, study: MixedStudyConfig, hidden: pd.DataFrame,
+                   estimators: dict[str, str]) -> dict[str, float]:
+    """Per target: the conformal factor of the estimator's rebuilt hidden months (|error| / sd)."""
+    ev = study.evidence
+    out = {}
+    for uid, name in estimators.items():
+        part = hidden[(hidden["unique_id"] == uid) & (hidden["method"] == name)]
+        part = part[(part.index >= pd.Timestamp(f"{ev.hide_first}-01")) & (part.index <= pd.Timestamp(f"{ev.hide_last}-01"))]
+        months = data.windows[uid]
+        real = pd.Series(months.loc[months["months"] == 1, "value"].to_numpy(),
+                         index=pd.DatetimeIndex(months.loc[months["months"] == 1, "start"]))
+        ratios = ((part["mean"] - real.reindex(part.index)).abs() / part["sd"]).to_numpy()
+        out[uid] = conformal_factor(ratios)
+    return out
 
 
 def conformal_factor(ratios: np.ndarray, min_points: int = 3) -> float:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from features.annual import AnnualCatalog, OfficialSeries
 from features.errors import ConfigError
+from features.series import SeriesCatalog
 from features.snapshot import Snapshot
 from forecast.temporal.windows import check_windows, redundant, rounding_sd
 
@@ -57,19 +58,21 @@ def rounding_step(value: float, exact: bool) -> float:
 
 def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
                    as_of: pd.Timestamp | None = None, months_until: pd.Timestamp | None = None,
-                   hide_months: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> pd.DataFrame:
+                   hide_months: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+                   monthly: pd.Series | None = None) -> pd.DataFrame:
     """The windows of ``target`` (columns :data:`WINDOW_FRAME_COLUMNS`), validated and sorted.
 
     ``months_until``: monthly figures after this month are left out (pseudo-real-time origins
     inside the monthly file, whose one vintage postdates them). ``hide_months``: (first, last)
     months whose monthly figures are left out (the disaggregation test); totals over them stay.
+    ``monthly``: the target's monthly catalogue series, when the caller has built it already.
     """
     spec = catalog.spec(target)
     if not isinstance(spec, OfficialSeries) or spec.monthly is None:
         raise ConfigError(f"series '{target}' has no monthly and published figures to combine (kind official with monthly)")
     exact_sources = set(dict(catalog.tiers).get(EXACT_TIER, []))
     rows = []
-    monthly = catalog.monthly.build(snapshot, spec.monthly).dropna()
+    monthly = (catalog.monthly.build(snapshot, spec.monthly) if monthly is None else monthly).dropna()
     vintage = catalog.monthly.source_vintage(snapshot, spec.monthly)
     if as_of is not None and vintage and pd.Timestamp(vintage) > pd.Timestamp(as_of) and months_until is None:
         monthly = monthly.iloc[:0]
@@ -78,9 +81,11 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
     if hide_months is not None:
         first, last = (pd.Timestamp(m) for m in hide_months)
         monthly = monthly[(monthly.index < first) | (monthly.index > last)]
+    provenance = monthly_provenance(snapshot, catalog.monthly, spec.monthly)
     for ds, value in monthly.items():
+        source, month_vintage = provenance.get(ds, ("monthly:" + spec.monthly, vintage))
         rows.append({"label": f"{ds:%Y-%m}", "kind": "M", "start": ds, "months": 1, "value": float(value),
-                     "sd": rounding_sd(1.0), "source_id": "monthly:" + spec.monthly, "vintage": vintage})
+                     "sd": rounding_sd(1.0), "source_id": source, "vintage": month_vintage})
 
     published = snapshot.digital_annual
     published = published[(published["item"] == spec.item) & (published["flow"] == spec.flow)]
@@ -109,6 +114,27 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
     extra = frame.set_index(["start", "months"])[["label", "kind", "source_id", "vintage"]]
     out = checked.join(extra, on=["start", "months"])
     return out[[*WINDOW_FRAME_COLUMNS, "end"]].reset_index(drop=True)
+
+
+def monthly_provenance(snapshot: Snapshot, monthly: SeriesCatalog, series_id: str) -> dict[pd.Timestamp, tuple[str, str]]:
+    """Per month of a catalogue series: the source ids of its parts' figures (joined with '+' when
+    they differ) and the newest of their vintages, so months from a fetched vintage and months of
+    the bundled file are told apart."""
+    bases, stack = [], [series_id]
+    while stack:
+        sid = stack.pop()
+        parts = monthly.parts(sid)
+        if parts:
+            stack.extend(parts)
+        else:
+            bases.append(monthly.spec(sid))
+    frame = snapshot.boj_monthly
+    keys = {(b.item, b.flow) for b in bases}
+    rows = frame[[(i, f) in keys for i, f in zip(frame["item"], frame["flow"])]]
+    out = {}
+    for ds, part in rows.groupby("ds"):
+        out[pd.Timestamp(ds)] = ("+".join(sorted(set(part["source_id"]))), str(part["vintage"].max()))
+    return out
 
 
 def last_figure_month(windows: pd.DataFrame) -> pd.Timestamp:

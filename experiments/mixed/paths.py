@@ -1,6 +1,6 @@
 """The published monthly paths of a mixed-frequency study.
 
-Per target, the selected variant is fitted on every figure; its smoothed months are
+Per target, the variants selected by the evidence are fitted on every figure; the months are
 
 * ``published`` where a monthly figure exists (the figure itself, no interval),
 * ``estimate`` up to the last month any figure of the study covers (the months between and
@@ -9,8 +9,9 @@ Per target, the selected variant is fitted on every figure; its smoothed months 
 
 Estimates and forecasts then satisfy the study's identity (balance = receipts - payments) in
 every month while each target's sums over its own published totals stay as fitted
-(forecast/temporal/coherence.py); their intervals are widened by the conformal factor of the
-origin errors (experiments/mixed/evidence.py). Scenarios act on forecast months only: USD/JPY
+(forecast/temporal/coherence.py). Estimates come from the variant that rebuilt hidden months
+best, forecasts from the one that forecast best from the origins; their intervals are widened
+by the conformal factor of that same evidence (experiments/mixed/evidence.py). Scenarios act on forecast months only: USD/JPY
 scales every flow by the scenario's factor (the study takes the digital flows to be invoiced in
 dollars, as the annual study's currency decomposition does) and overlays add their amounts.
 """
@@ -31,6 +32,8 @@ from forecast.temporal.coherence import coherent_paths
 
 PATH_COLUMNS = ["scenario", "unique_id", "ds", "kind", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                 "yhat_hi_95", "yhat_base", "overlay", "model", "source"]
+TOTALS_CHECK_COLUMNS = ["unique_id", "label", "kind", "value", "sum_of_months", "difference", "rounding_half_step",
+                        "source_id", "within_rounding"]
 BOUNDS = {"yhat_lo_80": -Z80, "yhat_hi_80": Z80, "yhat_lo_95": -Z95, "yhat_hi_95": Z95}
 
 
@@ -41,29 +44,44 @@ class FittedPaths:
     totals_check: pd.DataFrame  # every published total against the sum of its published/estimated months
 
 
-def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str], factor: float) -> FittedPaths:
-    end = study.end
+def _smoothed(data: MixedData, study: MixedStudyConfig, uid: str, name: str) -> pd.DataFrame:
+    model, X = fit_variant(data, study, uid, Variant.parse(name), data.windows[uid], study.end)
+    return model.predict(study.end, X)[["mean", "sd"]]
+
+
+def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str], estimators: dict[str, str],
+              factor: float, estimate_factors: dict[str, float]) -> FittedPaths:
+    """``selected``: the variant per target whose months after the last figure are the forecast
+    (chosen on the origins); ``estimators``: the one whose months under the totals are the
+    estimates (chosen on the hidden months). Both reproduce every total; the forecast variant
+    continues from the same figures. ``factor`` widens forecast sds, ``estimate_factors`` the
+    estimates' (each from its own evidence)."""
+    last_figure = max(pd.Timestamp(w["end"].max()) for w in data.windows.values())
     frames = {}
     for uid in study.targets:
-        windows = data.windows[uid]
-        model, X = fit_variant(data, study, uid, Variant.parse(selected[uid]), windows, end)
-        frame = model.predict(end, X)[["mean", "sd"]].rename_axis("ds").reset_index()
-        months = windows[windows["months"] == 1]
-        figure = frame["ds"].map(dict(zip(months["start"], months["value"])))
-        source = frame["ds"].map(dict(zip(months["start"], months["source_id"]))).fillna("")
-        frames[uid] = frame.assign(unique_id=uid, figure=figure, source=source, model=selected[uid])
-    last_figure = max(pd.Timestamp(w["end"].max()) for w in data.windows.values())
-    for uid, frame in frames.items():
-        frame["kind"] = np.where(frame["figure"].notna(), "published",
-                                 np.where(frame["ds"] <= last_figure, "estimate", "forecast"))
+        forecast = _smoothed(data, study, uid, selected[uid])
+        estimate = forecast if estimators[uid] == selected[uid] else _smoothed(data, study, uid, estimators[uid])
+        ahead = forecast.index > last_figure
+        frame = pd.DataFrame({
+            "ds": forecast.index,
+            "mean": np.where(ahead, forecast["mean"], estimate["mean"].reindex(forecast.index)),
+            "sd": np.where(ahead, forecast["sd"] * factor,
+                           estimate["sd"].reindex(forecast.index) * estimate_factors.get(uid, 1.0)),
+            "model": np.where(ahead, selected[uid], estimators[uid]),
+        })
+        months = data.windows[uid][data.windows[uid]["months"] == 1]
+        frame["figure"] = frame["ds"].map(dict(zip(months["start"], months["value"])))
+        frame["source"] = frame["ds"].map(dict(zip(months["start"], months["source_id"]))).fillna("")
+        frame["kind"] = np.where(frame["figure"].notna(), "published", np.where(ahead, "forecast", "estimate"))
         frame["yhat_base"] = frame["mean"]
+        frames[uid] = frame.assign(unique_id=uid)
     if study.identity is not None:
         _make_coherent(data, study, frames)
     rows = []
     for uid, frame in frames.items():
         published = frame["kind"] == "published"
         yhat = np.where(published, frame["figure"], frame["mean"])
-        sd = np.where(published, 0.0, frame["sd"] * factor)
+        sd = np.where(published, 0.0, frame["sd"])
         out = frame[["unique_id", "ds", "kind"]].assign(yhat=yhat, sd=sd)
         for column, z in BOUNDS.items():
             out[column] = yhat + z * sd
@@ -112,7 +130,7 @@ def totals_check(data: MixedData, study: MixedStudyConfig, baseline: pd.DataFram
                         "sum_of_months": total, "difference": total - float(w["value"]),
                         "rounding_half_step": half_step, "source_id": w["source_id"],
                         "within_rounding": abs(total - float(w["value"])) <= max(half_step, 0.5) + 1e-6})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=TOTALS_CHECK_COLUMNS)
 
 
 def scenario_paths(baseline: pd.DataFrame, scenarios: dict[str, Scenario]) -> pd.DataFrame:

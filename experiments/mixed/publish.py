@@ -19,6 +19,7 @@ from experiments import model_registry as registry
 from experiments.mixed.charts import paths_chart_png
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
+from experiments.mixed.evidence import validation_block
 from experiments.mixed.pyfunc import SERVED_COLUMNS
 from experiments.model_publish import PIP_REQUIREMENTS
 from experiments.report_html import png_data, render_template
@@ -48,7 +49,8 @@ def study_meta(study: MixedStudyConfig, data: MixedData, outcome, lineage: dict)
         "projection_end": study.projection_end, "calibration_factor": outcome.factor,
         "scenarios": {name: s.summary() for name, s in data.scenarios.items()},
         "targets": {
-            uid: {"model": outcome.selected[uid], "last_observed": f"{outcome.last_figure:%Y-%m-%d}",
+            uid: {"model": outcome.selected[uid], "estimate_model": outcome.estimators[uid],
+                  "last_observed": f"{outcome.last_figure:%Y-%m-%d}",
                   "first_forecast": f"{first_forecast:%Y-%m-%d}",
                   "last_published_month": _last_month(data.windows[uid])}
             for uid in study.targets
@@ -75,10 +77,12 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
             "origins": ",".join(map(str, study.evidence.origins)),
             "hidden_months": f"{study.evidence.hide_first}..{study.evidence.hide_last}",
             "projection_end": study.projection_end, "calibration_factor": round(outcome.factor, 6),
-            **{f"selected.{uid}": name for uid, name in outcome.selected.items()},
+            **{f"forecast_model.{uid}": name for uid, name in outcome.selected.items()},
+            **{f"estimate_model.{uid}": name for uid, name in outcome.estimators.items()},
+            **{f"estimate_factor.{uid}": round(f, 6) for uid, f in outcome.estimate_factors.items()},
         })
         _log_metrics(outcome)
-        chart = paths_chart_png(outcome.paths, _totals(data, study), {u: data.catalog.label(u) for u in study.targets})
+        chart = paths_chart_png(outcome.paths, _totals(data, study), {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets})
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             tables = {"paths.csv": outcome.paths, "totals_check.csv": outcome.totals_check,
@@ -99,14 +103,15 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
             )
         version = registry.create_version(
             client, study.registered_model, info.model_uri, run.info.run_id, info.model_id,
-            {**lineage, "selection": json.dumps(outcome.selected, sort_keys=True)},
+            {**lineage, "selection": json.dumps({"forecast": outcome.selected, "estimate": outcome.estimators},
+                                                sort_keys=True)},
             description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
         )
         registry.promote(client, study.registered_model, str(version.version),
                          "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion")
         mlflow.set_tag("registered_model_version", str(version.version))
         report = render_mixed_report(study, data, outcome, chart, str(version.version), run.info.run_id,
-                                     lineage.get("data_vintage", ""), credit)
+                                     lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""))
         mlflow.log_text(report, "report.html")
     out_path = out_dir / f"{study.name}.csv"
     write_text_atomic(out_path, outcome.paths.to_csv(index=False, date_format="%Y-%m-%d"))
@@ -143,7 +148,7 @@ def _fmt(v, digits: int = 0) -> str:
 
 
 def render_mixed_report(study, data: MixedData, outcome, chart: bytes, version: str, run_id: str, data_vintage: str,
-                        credit: str | None) -> str:
+                        credit: str | None, vintage_id: str = "") -> str:
     paths = outcome.paths
     years = list(range(2022, study.end.year + 1))
     annual = paths.assign(year=paths["ds"].dt.year).groupby(["scenario", "unique_id", "year"])["yhat"].sum()
@@ -151,15 +156,20 @@ def render_mixed_report(study, data: MixedData, outcome, chart: bytes, version: 
                    for s in [BASELINE] + sorted(set(paths["scenario"]) - {BASELINE}) for u in study.targets]
     sources = []
     for uid, w in data.windows.items():
-        for (kind, source, vintage), part in w.groupby(["kind", "source_id", "vintage"]):
-            labels = part["label"].tolist()
+        w = w.sort_values(["kind", "start"])
+        # consecutive runs of the same kind, source and vintage (months of two vintages told apart)
+        run = (w[["kind", "source_id", "vintage"]] != w[["kind", "source_id", "vintage"]].shift()).any(axis=1).cumsum()
+        for _, part in w.groupby(run, sort=False):
+            labels, kind = part["label"].tolist(), part["kind"].iloc[0]
             text = f"{labels[0]}..{labels[-1]} ({len(labels)})" if kind == "M" else ", ".join(labels)
-            sources.append({"unique_id": uid, "kind": kind, "source_id": source, "vintage": vintage, "labels": text})
+            sources.append({"unique_id": uid, "kind": kind, "source_id": part["source_id"].iloc[0],
+                            "vintage": part["vintage"].iloc[0], "labels": text})
     totals = [{**r, "value": _fmt(r["value"]), "sum_of_months": _fmt(r["sum_of_months"], 1),
                "difference": _fmt(r["difference"], 2), "rounding_half_step": _fmt(r["rounding_half_step"], 1),
                "within_rounding": _fmt(bool(r["within_rounding"]))} for r in outcome.totals_check.to_dict("records")]
     disagg = [{**r, "mase": _fmt(r["mase"], 3), "mae": _fmt(r["mae"]), "coverage_80": _fmt(r["coverage_80"], 2),
-               "selected": outcome.selected.get(r["unique_id"]) == r["method"]}
+               "validation_mase": _fmt(r.get("validation_mase"), 3),
+               "selected": outcome.estimators.get(r["unique_id"]) == r["method"]}
               for r in outcome.disaggregation.to_dict("records")]
     scores = [{**r, "mean_scaled_error": _fmt(r["mean_scaled_error"], 3), "mean_abs_error": _fmt(r["mean_abs_error"]),
                "coverage_80": _fmt(r["coverage_80"], 2), "coverage_95": _fmt(r["coverage_95"], 2),
@@ -178,9 +188,9 @@ def render_mixed_report(study, data: MixedData, outcome, chart: bytes, version: 
         ("cal95", "inside_95_calibrated"))} if len(cov) else {})}
     return render_template(
         "mixed_report.html.j2", study=study.name, registered_model=study.registered_model, version=version,
-        run_id=run_id, data_vintage=data_vintage, last_figure=f"{outcome.last_figure:%Y-%m}",
+        run_id=run_id, data_vintage=data_vintage, vintage_id=vintage_id, last_figure=f"{outcome.last_figure:%Y-%m}",
         projection_end=study.projection_end, factor=f"{outcome.factor:.2f}", sources=sources, chart=png_data(chart),
         years=years, annual=annual_rows, totals=totals, hide=f"{study.evidence.hide_first}..{study.evidence.hide_last}",
-        disaggregation=disagg, scores=scores, compare_methods=compare, origin_rows=origin_rows, coverage=coverage,
+        disaggregation=disagg, validation="{:%Y-%m}..{:%Y-%m}".format(*validation_block(study)), scores=scores, compare_methods=compare, origin_rows=origin_rows, coverage=coverage,
         credit=credit,
     )

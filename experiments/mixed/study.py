@@ -18,7 +18,7 @@ from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.evidence import (
-    calibration, disaggregation_table, origin_scores, run_evidence, select_variants,
+    calibration, disaggregation_table, hidden_factors, origin_scores, run_evidence, select_estimators, select_variants,
 )
 from experiments.mixed.paths import fit_paths, scenario_paths
 from forecast.temporal.base import Z80
@@ -30,7 +30,9 @@ class MixedOutcome:
     registered_model: str
     seconds: float
     unchanged_version: str | None = None
-    selected: dict[str, str] = field(default_factory=dict)
+    selected: dict[str, str] = field(default_factory=dict)  # forecast months: best on the origins
+    estimators: dict[str, str] = field(default_factory=dict)  # estimate months: best on the hidden months
+    estimate_factors: dict[str, float] = field(default_factory=dict)
     disaggregation: pd.DataFrame | None = None
     origins: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
@@ -100,10 +102,13 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
     coverage, factor = calibration(origins, selected)
     if not study.evidence.calibrate:
         factor = 1.0
-    fitted = fit_paths(data, study, selected, factor)
+    estimators = select_estimators(study, disaggregation)
+    estimate_factors = hidden_factors(data, study, hidden, estimators) if study.evidence.calibrate else {}
+    fitted = fit_paths(data, study, selected, estimators, factor, estimate_factors)
     paths = scenario_paths(fitted.baseline, data.scenarios)
     outcome = MixedOutcome(
         study=study.name, registered_model=study.registered_model, seconds=0.0, selected=selected,
+        estimators=estimators, estimate_factors=estimate_factors,
         disaggregation=disaggregation, origins=origins, scores=scores, coverage=coverage, factor=factor,
         paths=paths, totals_check=fitted.totals_check, last_figure=fitted.last_figure,
     )

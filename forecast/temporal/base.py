@@ -61,8 +61,7 @@ class MixedFrequencyModel(BaseEstimator):
         return self
 
     def predict(self, end, X: pd.DataFrame | None = None) -> pd.DataFrame:
-        post = self._posterior_to(end, X)
-        return post.frame()
+        return self._posterior_to(end, X).frame().loc[:pd.Timestamp(end)]
 
     def predict_windows(self, windows: pd.DataFrame, X: pd.DataFrame | None = None) -> pd.DataFrame:
         windows = windows.copy()

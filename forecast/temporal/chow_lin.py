@@ -30,6 +30,11 @@ def _ar1_cov(n: int, rho: float, p: np.ndarray | None = None) -> np.ndarray:
     return V if p is None else V * np.outer(p, p)
 
 
+def _ar1_cov_from(lags: np.ndarray, pp: np.ndarray, rho: float) -> np.ndarray:
+    """``_ar1_cov`` from a precomputed lag matrix and ``outer(p, p)`` (the likelihood's inner loop)."""
+    return np.power(rho, np.arange(len(lags)))[lags] * (pp / (1.0 - rho ** 2))
+
+
 class ChowLin(MixedFrequencyModel):
     """GLS regression on a seasonally shaped trend (+ indicators) with an AR(1) residual."""
 
@@ -61,7 +66,7 @@ class ChowLin(MixedFrequencyModel):
 
     def _gls(self, rho: float, log_s2: float):
         s2 = np.exp(log_s2)
-        V = _ar1_cov(self.n_, rho, self.p_)
+        V = _ar1_cov_from(self._lags, self._pp, rho)
         CV = self.C_ @ V
         omega = s2 * CV @ self.C_.T + np.diag(self.obs_var_)
         factor = cho_factor(omega)
@@ -94,8 +99,11 @@ class ChowLin(MixedFrequencyModel):
         self.obs_var_ = (windows["sd"].to_numpy() / self.scale_) ** 2
         self.D_ = self._design(grid, Z)
         self.p_ = factors_on(grid, self.factors_)
+        self._lags = np.abs(np.subtract.outer(np.arange(self.n_), np.arange(self.n_)))
+        self._pp = np.outer(self.p_, self.p_)
         best = None
-        for start in ([0.5, np.log(0.01)], [2.0, np.log(0.01)], [0.0, np.log(0.1)]):
+        # two starts (moderate and strong persistence): the likelihood in rho can have two modes
+        for start in ([0.5, np.log(0.01)], [2.0, np.log(0.01)]):
             res = minimize(self._negloglike, np.array(start), method="Nelder-Mead",
                            options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
             if best is None or res.fun < best.fun:

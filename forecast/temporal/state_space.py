@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.statespace.initialization import Initialization
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
 from forecast.temporal.base import MixedFrequencyModel, Posterior
@@ -74,7 +75,17 @@ class _CumulatorModel(MLEModel):
         self["transition"] = transition
         self["selection"] = selection
         self["obs_cov"] = obs_cov
-        self.ssm.initialize_approximate_diffuse(_DIFFUSE)
+        # The trend and the coefficients start unknown (a large variance: an exact diffuse start
+        # leaves a coefficient free to fit the few totals of a gap exactly, which rebuilt hidden
+        # months worse); the lags before the first month are never observed (no window reaches
+        # before it), so they start known at zero instead of carrying that variance along.
+        init = Initialization(k_states)
+        init.set((0, self.i_e), "approximate_diffuse", approximate_diffuse_variance=_DIFFUSE)
+        init.set((self.i_e, self.i_b), "known", constant=np.zeros(1), stationary_cov=np.ones((1, 1)))
+        if k_x:
+            init.set((self.i_b, self.i_c), "approximate_diffuse", approximate_diffuse_variance=_DIFFUSE)
+        init.set((self.i_c, k_states), "known", constant=np.zeros(self.lags), stationary_cov=np.zeros((self.lags, self.lags)))
+        self.ssm.initialize(init)
 
     @property
     def param_names(self) -> list[str]:

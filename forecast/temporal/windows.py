@@ -28,7 +28,10 @@ def check_windows(windows: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"windows lack column(s) {', '.join(missing)}")
     out = windows.copy()
     out["start"] = pd.DatetimeIndex(out["start"]).to_period("M").to_timestamp()
-    out["months"] = out["months"].astype(int)
+    months = out["months"].astype(float)
+    if not (np.isfinite(months) & (months == np.round(months))).all():
+        raise ValueError("window months must be whole numbers")
+    out["months"] = months.astype(int)
     out["value"] = out["value"].astype(float)
     out["sd"] = out["sd"].astype(float)
     if (out["months"] < 1).any():
