@@ -18,7 +18,7 @@ from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenario
 from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, load_annual_catalog
 from features.errors import ConfigError
 from features.exog import services_total_monthly, usdjpy_monthly
-from experiments.mixed.figures import figure_windows
+from experiments.mixed.figures import figure_windows, monthly_provenance
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
 from forecast.temporal.profile import seasonal_factors
@@ -42,10 +42,15 @@ class MixedData:
     fingerprint: str
     monthly: dict[str, pd.Series] = field(default_factory=dict)  # each target's monthly series, built once
 
-    def _monthly(self, uid: str) -> pd.Series:
+    provenance: dict[str, dict] = field(default_factory=dict)
+
+    def _built(self, uid: str) -> dict:
+        """The target's monthly series and the source/vintage of each month, built once."""
         if uid not in self.monthly:
-            self.monthly[uid] = self.catalog.monthly.build(self.snapshot, self.catalog.spec(uid).monthly)
-        return self.monthly[uid]
+            name = self.catalog.spec(uid).monthly
+            self.monthly[uid] = self.catalog.monthly.build(self.snapshot, name)
+            self.provenance[uid] = monthly_provenance(self.snapshot, self.catalog.monthly, name)
+        return {"monthly": self.monthly[uid], "provenance": self.provenance[uid]}
 
     def windows_at(self, uid: str, year: int, publication_month: int) -> pd.DataFrame:
         """Figures of ``uid`` for periods through December ``year`` as known at the end of month
@@ -53,16 +58,16 @@ class MixedData:
         the file's one vintage postdates them, so its months count as pseudo-real-time)."""
         as_of = pd.Timestamp(f"{year + 1}-{publication_month:02d}-01") + pd.offsets.MonthEnd(0)
         return figure_windows(self.snapshot, self.catalog, uid, as_of=as_of,
-                              months_until=pd.Timestamp(f"{year}-12-01"), monthly=self._monthly(uid))
+                              months_until=pd.Timestamp(f"{year}-12-01"), **self._built(uid))
 
     def hidden_windows(self, uid: str, first: str, last: str) -> pd.DataFrame:
         return figure_windows(self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)),
-                              monthly=self._monthly(uid))
+                              **self._built(uid))
 
     def totals(self, uid: str) -> pd.DataFrame:
         """Every published total of ``uid`` (monthly figures left out, so none is redundant)."""
         far = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-01"))
-        return figure_windows(self.snapshot, self.catalog, uid, hide_months=far, monthly=self._monthly(uid))
+        return figure_windows(self.snapshot, self.catalog, uid, hide_months=far, **self._built(uid))
 
     def indicator_frame(self, names: list[str], first: pd.Timestamp, last: pd.Timestamp,
                         as_of: pd.Timestamp | None = None) -> pd.DataFrame | None:
@@ -118,12 +123,6 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
     catalog = load_annual_catalog(study.series_catalog, monthly_catalog)
     for name in study.profile_series.values():
         monthly_catalog.spec(name)  # unknown ids fail here
-    windows = {}
-    for uid in study.targets:
-        frame = figure_windows(snapshot, catalog, uid)
-        if frame.empty:
-            raise ConfigError(f"series '{uid}' has no figure in the snapshot")
-        windows[uid] = frame
     indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot)}
     scenarios = load_scenarios(study.scenarios_dir)
     for scenario in scenarios.values():
@@ -135,5 +134,11 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
     files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
              *sorted(Path(study.scenarios_dir or DEFAULT_SCENARIOS_DIR).glob("*.yaml"))]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
-    return MixedData(snapshot, catalog, windows, indicators, scenarios, hashlib.sha256(payload.encode()).hexdigest())
+    data = MixedData(snapshot, catalog, {}, indicators, scenarios, hashlib.sha256(payload.encode()).hexdigest())
+    for uid in study.targets:  # also fills the per-target cache that the evidence tasks carry along
+        frame = figure_windows(snapshot, catalog, uid, **data._built(uid))
+        if frame.empty:
+            raise ConfigError(f"series '{uid}' has no figure in the snapshot")
+        data.windows[uid] = frame
+    return data
 

@@ -26,7 +26,7 @@ from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.variants import Variant, fit_variant, study_variants
 from forecast.temporal.base import Z80, Z95
-from forecast.temporal.profile import factors_on
+from forecast.temporal.profile import factors_on, seasonal_factors
 from forecast.temporal.windows import check_windows, rounding_sd
 
 def monthly_scale(data: MixedData, uid: str) -> float:
@@ -52,6 +52,9 @@ def _hide_task(data: MixedData, study: MixedStudyConfig, uid: str, variant: Vari
     return out.assign(unique_id=uid, method=variant.name)
 
 
+VALIDATION_YEARS = 8
+
+
 def validation_block(study: MixedStudyConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
     """As many years as the hidden block, just before it: where the estimator is chosen."""
     ev = study.evidence
@@ -70,6 +73,10 @@ def _validation_task(data: MixedData, study: MixedStudyConfig, uid: str, variant
     if start is not None:
         series = series[series.index >= start]
     before = series[series.index < first]
+    # seasonal factors from the whole history before the block (as the profile split's); the
+    # fit itself sees the last VALIDATION_YEARS of months (a Chow-Lin fit is cubic in the figures)
+    factors = seasonal_factors(before)
+    before = before[before.index >= first - pd.DateOffset(years=VALIDATION_YEARS)]
     rows = [{"start": ds, "months": 1, "value": float(v), "sd": rounding_sd(1.0)} for ds, v in before.items()]
     block = series[series.index >= first]
     for year, part in block.groupby(block.index.year):
@@ -78,7 +85,8 @@ def _validation_task(data: MixedData, study: MixedStudyConfig, uid: str, variant
                          "sd": rounding_sd(1.0)})
     windows = check_windows(pd.DataFrame(rows))
     with threadpool_limits(1):
-        model, X = fit_variant(data, study, uid, variant, windows, last, profile_before=first)
+        model, X = fit_variant(data, study, uid, variant, windows, last, profile_before=first,
+                               factors=None if factors is None else tuple(factors))
         out = model.predict(last, X).loc[first:last]
     err = (out["mean"] - block.reindex(out.index)).abs()
     scale = float((series - series.shift(12)).abs().mean())

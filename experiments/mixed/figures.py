@@ -59,13 +59,15 @@ def rounding_step(value: float, exact: bool) -> float:
 def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
                    as_of: pd.Timestamp | None = None, months_until: pd.Timestamp | None = None,
                    hide_months: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-                   monthly: pd.Series | None = None) -> pd.DataFrame:
+                   monthly: pd.Series | None = None,
+                   provenance: dict[pd.Timestamp, tuple[str, str]] | None = None) -> pd.DataFrame:
     """The windows of ``target`` (columns :data:`WINDOW_FRAME_COLUMNS`), validated and sorted.
 
     ``months_until``: monthly figures after this month are left out (pseudo-real-time origins
     inside the monthly file, whose one vintage postdates them). ``hide_months``: (first, last)
     months whose monthly figures are left out (the disaggregation test); totals over them stay.
-    ``monthly``: the target's monthly catalogue series, when the caller has built it already.
+    ``monthly``, ``provenance``: the target's monthly catalogue series and its
+    :func:`monthly_provenance`, when the caller has built them already.
     """
     spec = catalog.spec(target)
     if not isinstance(spec, OfficialSeries) or spec.monthly is None:
@@ -81,7 +83,8 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
     if hide_months is not None:
         first, last = (pd.Timestamp(m) for m in hide_months)
         monthly = monthly[(monthly.index < first) | (monthly.index > last)]
-    provenance = monthly_provenance(snapshot, catalog.monthly, spec.monthly)
+    if provenance is None:
+        provenance = monthly_provenance(snapshot, catalog.monthly, spec.monthly)
     for ds, value in monthly.items():
         source, month_vintage = provenance.get(ds, ("monthly:" + spec.monthly, vintage))
         rows.append({"label": f"{ds:%Y-%m}", "kind": "M", "start": ds, "months": 1, "value": float(value),
@@ -131,10 +134,9 @@ def monthly_provenance(snapshot: Snapshot, monthly: SeriesCatalog, series_id: st
     frame = snapshot.boj_monthly
     keys = {(b.item, b.flow) for b in bases}
     rows = frame[[(i, f) in keys for i, f in zip(frame["item"], frame["flow"])]]
-    out = {}
-    for ds, part in rows.groupby("ds"):
-        out[pd.Timestamp(ds)] = ("+".join(sorted(set(part["source_id"]))), str(part["vintage"].max()))
-    return out
+    vintage = rows.groupby("ds")["vintage"].max()
+    sources = rows.drop_duplicates(["ds", "source_id"]).sort_values("source_id").groupby("ds")["source_id"].agg("+".join)
+    return {pd.Timestamp(ds): (sources[ds], str(vintage[ds])) for ds in vintage.index}
 
 
 def last_figure_month(windows: pd.DataFrame) -> pd.Timestamp:

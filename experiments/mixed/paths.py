@@ -8,7 +8,7 @@ Per target, the variants selected by the evidence are fitted on every figure; th
 * ``forecast`` after it, to ``projection_end``.
 
 Estimates and forecasts then satisfy the study's identity (balance = receipts - payments) in
-every month while each target's sums over its own published totals stay as fitted
+every month while each target's sums over its own published totals equal those totals
 (forecast/temporal/coherence.py). Estimates come from the variant that rebuilt hidden months
 best, forecasts from the one that forecast best from the origins; their intervals are widened
 by the conformal factor of that same evidence (experiments/mixed/evidence.py). Scenarios act on forecast months only: USD/JPY
@@ -106,7 +106,7 @@ def _make_coherent(data: MixedData, study: MixedStudyConfig, frames: dict[str, p
         variances[uid] = part["sd"].to_numpy() ** 2
         w = data.windows[uid]
         w = w[(w["months"] > 1) & (w["start"] >= first) & (w["end"] <= last)]
-        keep[uid] = [(position[pd.Timestamp(s)], int(m)) for s, m in zip(w["start"], w["months"])]
+        keep[uid] = [(position[pd.Timestamp(s)], int(m), float(v)) for s, m, v in zip(w["start"], w["months"], w["value"])]
     adjusted = coherent_paths(means, variances, identity, keep)
     for uid, values in adjusted.items():
         frame = frames[uid]

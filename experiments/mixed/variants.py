@@ -43,9 +43,13 @@ def study_variants(study: MixedStudyConfig, uid: str) -> list[Variant]:
 
 def fit_variant(data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant, windows: pd.DataFrame,
                 end: pd.Timestamp, as_of: pd.Timestamp | None = None,
-                profile_before: pd.Timestamp | None = None) -> tuple[MixedFrequencyModel, pd.DataFrame | None]:
-    """The variant fitted on ``windows``, and its indicator frame (known at ``as_of``) to ``end``."""
-    factors = None if own_months(windows) >= MIN_OWN_MONTHS else data.profile(study, uid, profile_before)
+                profile_before: pd.Timestamp | None = None,
+                factors: tuple[float, ...] | None = None) -> tuple[MixedFrequencyModel, pd.DataFrame | None]:
+    """The variant fitted on ``windows``, and its indicator frame (known at ``as_of``) to ``end``.
+    ``factors``: the seasonal factors to use (default: the target's own months when they are
+    enough, else its profile series' months before ``profile_before``)."""
+    if factors is None and own_months(windows) < MIN_OWN_MONTHS:
+        factors = data.profile(study, uid, profile_before)
     model = APPROACHES[variant.approach](seasonal_factors=factors)
     first = pd.Timestamp(windows["start"].min())
     X = data.indicator_frame(list(variant.indicators), first, max(pd.Timestamp(end), pd.Timestamp(windows["end"].max())),
