@@ -27,7 +27,6 @@ import time
 
 import pandas as pd
 
-from experiments import model_registry as registry
 from experiments.annual_backtest import PRIMARY_MODE, Progress, backtest_annual
 from experiments.annual_check import backtest_check
 from experiments.annual_config import AnnualStudyConfig
@@ -38,7 +37,7 @@ from experiments.annual_publish import publish_annual
 from experiments.annual_reconcile import reconcile_projections, reconciliation_plan
 from experiments.annual_refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.annual_selection import evidence_table, select_models
-from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
+from experiments.lineage import lineage_tags, registered_unchanged
 from experiments.scenarios import load_scenarios
 from features.errors import ConfigError
 from features.series import SeriesCatalog
@@ -64,10 +63,10 @@ def run_annual_study(
 ) -> AnnualOutcome:
     started = time.perf_counter()
     lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
-    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
-    if done is not None and not force_promote:
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    if unchanged is not None:
         return AnnualOutcome(study.name, study.registered_model, time.perf_counter() - started,
-                             unchanged_version=str(done.version))
+                            unchanged_version=unchanged)
 
     bt = study.backtest
     # In this process: the tasks take milliseconds (worker round trips would cost more), and

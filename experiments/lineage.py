@@ -40,3 +40,14 @@ def lineage_tags(snapshot, data_tags: dict[str, str] | None, study_sha256: str, 
         "config_sha256": config_sha256,
         "code_version": code_version(),
     }
+
+
+def registered_unchanged(client, registered_model: str, lineage: dict[str, str], force: bool) -> str | None:
+    """The version already registered from the same data and study settings (the refresh has
+    nothing to redo), unless ``force``."""
+    from experiments.model_registry import find_version
+
+    if force:
+        return None
+    done = find_version(client, registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
+    return None if done is None else str(done.version)

@@ -29,8 +29,7 @@ from experiments.mixed.study import run_mixed_study
 from experiments.config import RefreshConfig, StudyConfig, load_config
 from experiments.exog_settings import study_exog_options
 from experiments.scenarios import load_scenarios
-from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
-from experiments import model_registry as registry
+from experiments.lineage import lineage_tags, registered_unchanged
 from experiments.gate import GateDecision
 from experiments.model_publish import log_forecast_model
 from experiments.monthly_reconcile import backtest_comparison, reconcile_projections, reconciliation_plan
@@ -137,10 +136,10 @@ def run_study(
     started = time.perf_counter()
     executor = executor or JoblibExecutor(config.n_jobs)
     lineage = lineage_tags(snapshot, data_tags, study_fingerprint(study, config.series_catalog), config_hash)
-    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
-    if done is not None and not force_promote:
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    if unchanged is not None:
         return StudyOutcome(study.name, study.registered_model, time.perf_counter() - started,
-                            unchanged_version=str(done.version))
+                           unchanged_version=unchanged)
 
     panel = data.panel
     exog = [EXOG_COLUMNS[e] for e in study.exog]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments import model_registry as registry
-from experiments.lineage import IDEMPOTENCE_KEYS, lineage_tags
+from experiments.lineage import lineage_tags, registered_unchanged
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.evidence import (
@@ -85,10 +84,10 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
 
     started = time.perf_counter()
     lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
-    done = registry.find_version(client, study.registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
-    if done is not None and not force_promote:
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    if unchanged is not None:
         return MixedOutcome(study.name, study.registered_model, time.perf_counter() - started,
-                            unchanged_version=str(done.version))
+                           unchanged_version=unchanged)
     hidden, origins = run_evidence(data, study, n_jobs=config.n_jobs)
     comparators = annual_comparators(annual[0], annual[1], study)
     if len(comparators):

@@ -21,6 +21,7 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
 from forecast.errors import NotFittedError
+from forecast.temporal.profile import seasonal_factors
 from forecast.temporal.windows import check_windows, month_grid, window_end
 
 Z80, Z95 = float(norm.ppf(0.90)), float(norm.ppf(0.975))
@@ -49,7 +50,8 @@ def interval_frame(mean: np.ndarray, sd: np.ndarray, index) -> pd.DataFrame:
 
 
 class MixedFrequencyModel(BaseEstimator):
-    """Base class: input checks and the output contract around ``_fit`` and ``_posterior``."""
+    """Base class: input checks and the output contract around ``_fit`` and ``_posterior``.
+    Subclasses take the parameters ``seasonal`` and ``seasonal_factors``."""
 
     def fit(self, windows: pd.DataFrame, X: pd.DataFrame | None = None) -> "MixedFrequencyModel":
         windows = check_windows(windows)
@@ -78,6 +80,20 @@ class MixedFrequencyModel(BaseEstimator):
         return interval_frame(np.array(means), np.array(sds), windows.index)
 
     # ---- helpers ------------------------------------------------------------------------------
+    def _seasonal_factors(self, windows: pd.DataFrame) -> np.ndarray | None:
+        """The factors in use: none when ``seasonal`` is off, the given ``seasonal_factors``, else
+        those of the model's own monthly figures when they can support them (else flat)."""
+        if not self.seasonal:
+            return None
+        if self.seasonal_factors is not None:
+            f = np.asarray(self.seasonal_factors, dtype=float)
+            if f.shape != (12,) or not np.all(f > 0):
+                raise ValueError("seasonal_factors must be 12 positive numbers")
+            return f / f.mean()
+        months = windows[windows["months"] == 1]
+        own = pd.Series(months["value"].to_numpy(), index=pd.DatetimeIndex(months["start"]))
+        return seasonal_factors(own.asfreq("MS")) if len(own) else None
+
     def _posterior_to(self, end, X) -> Posterior:
         if not hasattr(self, "start_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted")

@@ -17,7 +17,7 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
 from forecast.temporal.base import MixedFrequencyModel, Posterior
-from forecast.temporal.profile import factors_on, seasonal_factors
+from forecast.temporal.profile import factors_on
 from forecast.temporal.windows import aggregation_matrix
 
 _RHO_MAX = 0.999
@@ -43,18 +43,6 @@ class ChowLin(MixedFrequencyModel):
         self.seasonal = seasonal
         self.seasonal_factors = seasonal_factors
         self.trend = trend
-
-    def _factors(self, windows: pd.DataFrame) -> np.ndarray | None:
-        if not self.seasonal:
-            return None
-        if self.seasonal_factors is not None:
-            f = np.asarray(self.seasonal_factors, dtype=float)
-            if f.shape != (12,) or not np.all(f > 0):
-                raise ValueError("seasonal_factors must be 12 positive numbers")
-            return f / f.mean()
-        months = windows[windows["months"] == 1]
-        own = pd.Series(months["value"].to_numpy(), index=pd.DatetimeIndex(months["start"]))
-        return seasonal_factors(own.asfreq("MS")) if len(own) else None
 
     def _design(self, grid: pd.DatetimeIndex, Z: np.ndarray | None) -> np.ndarray:
         p = factors_on(grid, self.factors_)
@@ -89,7 +77,7 @@ class ChowLin(MixedFrequencyModel):
         return 0.5 * (logdet + resid @ cho_solve(factor, resid) + logdet_info)
 
     def _fit(self, windows: pd.DataFrame, grid: pd.DatetimeIndex, Z: np.ndarray | None) -> None:
-        self.factors_ = self._factors(windows)
+        self.factors_ = self._seasonal_factors(windows)
         self.scale_ = float(np.median(np.abs(windows["value"] / windows["months"]))) or 1.0
         self.z_scale_ = None if Z is None else np.where(np.abs(Z).max(axis=0) > 0, np.abs(Z).max(axis=0), 1.0)
         self.windows_ = windows

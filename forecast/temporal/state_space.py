@@ -23,7 +23,7 @@ from statsmodels.tsa.statespace.initialization import Initialization
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
 from forecast.temporal.base import MixedFrequencyModel, Posterior
-from forecast.temporal.profile import factors_on, seasonal_factors
+from forecast.temporal.profile import factors_on
 
 MAX_WINDOW = 12
 _DIFFUSE = 1e4  # initial variance of the unknown states, in units of the data scale squared
@@ -121,18 +121,6 @@ class StateSpaceCumulator(MixedFrequencyModel):
         self.slope = slope
         self.maxiter = maxiter
 
-    def _factors(self, windows: pd.DataFrame) -> np.ndarray | None:
-        if not self.seasonal:
-            return None
-        if self.seasonal_factors is not None:
-            f = np.asarray(self.seasonal_factors, dtype=float)
-            if f.shape != (12,) or not np.all(f > 0):
-                raise ValueError("seasonal_factors must be 12 positive numbers")
-            return f / f.mean()
-        months = windows[windows["months"] == 1]
-        own = pd.Series(months["value"].to_numpy(), index=pd.DatetimeIndex(months["start"]))
-        return seasonal_factors(own.asfreq("MS")) if len(own) else None
-
     def _model(self, grid: pd.DatetimeIndex, Z: np.ndarray | None, windows: pd.DataFrame | None) -> _CumulatorModel:
         lengths = self.lengths_
         endog = np.full((len(grid), len(lengths)), np.nan)
@@ -150,7 +138,7 @@ class StateSpaceCumulator(MixedFrequencyModel):
     def _fit(self, windows: pd.DataFrame, grid: pd.DatetimeIndex, Z: np.ndarray | None) -> None:
         if int(windows["months"].max()) > MAX_WINDOW:
             raise ValueError(f"windows longer than {MAX_WINDOW} months are not supported")
-        self.factors_ = self._factors(windows)
+        self.factors_ = self._seasonal_factors(windows)
         self.lengths_ = sorted({int(m) for m in windows["months"]})
         self.scale_ = float(np.median(np.abs(windows["value"] / windows["months"]))) or 1.0
         self.z_scale_ = None if Z is None else np.where(np.abs(Z).max(axis=0) > 0, np.abs(Z).max(axis=0), 1.0)
