@@ -32,6 +32,7 @@ def print_mixed(console, outcome) -> None:
               f"{int(check['within_rounding'].sum())} of {len(check)} published totals reproduced within their rounding")
     console.print(f"{outcome.study}: estimates to {outcome.last_figure:%Y-%m}, forecasts {first:%Y-%m}.."
                   f"{base['ds'].max():%Y-%m}; {totals}; interval factor {outcome.factor:.2f}; "
-                  f"registered {outcome.registered_model} version {outcome.version} (@champion)", soft_wrap=True)
+                  f"registered {outcome.registered_model} version {outcome.version} (@champion) ({outcome.seconds:.1f} s)",
+                  soft_wrap=True)
     if outcome.projections_path is not None:
         console.print(f"projections: {outcome.projections_path}  report: {outcome.report_path}", soft_wrap=True)

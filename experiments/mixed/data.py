@@ -124,21 +124,21 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
     for name in study.profile_series.values():
         monthly_catalog.spec(name)  # unknown ids fail here
     indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot)}
-    scenarios = load_scenarios(study.scenarios_dir)
-    for scenario in scenarios.values():
-        for overlay in scenario.overlays:
-            stray = set(overlay.targets) - set(study.targets)
-            if stray:
-                raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
-                                  f"which study '{study.name}' does not project")
     files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
              *sorted(Path(study.scenarios_dir or DEFAULT_SCENARIOS_DIR).glob("*.yaml"))]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
-    data = MixedData(snapshot, catalog, {}, indicators, scenarios, hashlib.sha256(payload.encode()).hexdigest())
+    data = MixedData(snapshot, catalog, {}, indicators, {}, hashlib.sha256(payload.encode()).hexdigest())
     for uid in study.targets:  # also fills the per-target cache that the evidence tasks carry along
         frame = figure_windows(snapshot, catalog, uid, **data._built(uid))
         if frame.empty:
             raise ConfigError(f"series '{uid}' has no figure in the snapshot")
         data.windows[uid] = frame
+    data.scenarios = load_scenarios(study.scenarios_dir)
+    for scenario in data.scenarios.values():
+        for overlay in scenario.overlays:
+            stray = set(overlay.targets) - set(study.targets)
+            if stray:
+                raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
+                                  f"which study '{study.name}' does not project")
     return data
 
