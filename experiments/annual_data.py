@@ -8,7 +8,7 @@ fingerprint of every settings file the study reads.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,8 @@ import pandas as pd
 
 from experiments.annual_config import AnnualStudyConfig
 from experiments.annual_projection import ANNUAL_FREQ
-from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios
+from experiments.levers import check_levers
+from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios, scenario_files, scenario_levers
 from features.ai_adoption import (
     ADOPTION_COLUMN, DEFAULT_ADOPTION_CONFIG, AdoptionConfig, AdoptionDriver, AdoptionFit, adoption_index, fit_adoption,
     load_adoption_config, survey_points,
@@ -42,6 +43,7 @@ class AnnualData:
     known_fx: pd.Series  # monthly USD/JPY as published
     scenarios: dict[str, Scenario]
     fingerprint: str  # study settings + every file it reads besides the data
+    levers: dict = field(default_factory=dict)  # the scenario levers (configs/scenarios/levers)
 
 
 def prepare_annual(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: AnnualStudyConfig) -> AnnualData:
@@ -64,6 +66,8 @@ def prepare_annual(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: An
     panel[ADOPTION_COLUMN] = panel["ds"].map(index).astype(float)
 
     scenarios = load_scenarios(study.scenarios_dir, adoption_paths=tuple(adoption_config.quantiles))
+    levers = scenario_levers(study.scenarios_dir)
+    check_levers(levers, scenarios, ids, study.projection_end, f"annual study '{study.name}'")
     for scenario in scenarios.values():
         for overlay in scenario.overlays:
             stray = set(overlay.targets) - set(ids)
@@ -71,10 +75,10 @@ def prepare_annual(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: An
                 raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
                                   f"which study '{study.name}' does not project")
     files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH, study.adoption_config or DEFAULT_ADOPTION_CONFIG,
-             *sorted(Path(study.scenarios_dir or DEFAULT_SCENARIOS_DIR).glob("*.yaml"))]
+             *scenario_files(study.scenarios_dir)]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
     return AnnualData(panel, provenance, catalog, adoption_config, points, adoption, usdjpy_monthly(snapshot),
-                      scenarios, hashlib.sha256(payload.encode()).hexdigest())
+                      scenarios, hashlib.sha256(payload.encode()).hexdigest(), levers)
 
 
 def exog_options(study: AnnualStudyConfig, data: AnnualData, compare: bool) -> ExogOptions:

@@ -21,6 +21,7 @@ class AnnualOutcome:
     projections: pd.DataFrame | None = None
     deltas: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    levers: pd.DataFrame | None = None  # each lever's low/high effect on the balance in projection_end
     check: pd.DataFrame | None = None
     note: str = ""
     skipped: pd.DataFrame | None = None

@@ -84,7 +84,8 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
                       "provenance.csv": data.provenance, "adoption_index.csv": adoption,
                       f"backtest_check_{study.check_year}.csv": check,
                       "scenario_deltas.csv": deltas.reset_index(),
-                      "projections_sensitivity.csv": sensitivity}
+                      "projections_sensitivity.csv": sensitivity,
+                      f"levers_{study.projection_end}.csv": outcome.levers}
             for name, frame in tables.items():
                 (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
                 mlflow.log_artifact(str(tmp / name), "tables")
@@ -114,6 +115,7 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
     if len(sensitivity):
         write_text_atomic(out_dir / f"{study.name}-sensitivity.csv", sensitivity.to_csv(index=False))
     write_text_atomic(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
+    write_text_atomic(out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers.to_csv(index=False))
     write_text_atomic(out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board.to_csv(index=False))
     report_path = out_dir / f"{study.name}-report.html"
     write_text_atomic(report_path, report)

@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 from experiments.annual_config import AnnualStudyConfig
 from experiments.annual_data import COLUMN, AnnualData
 from experiments.annual_projection import ANNUAL_FREQ, paths_to_json, project_annual, resolve_paths
-from experiments.scenarios import BASELINE
+from experiments.scenarios import BASELINE, resolve_levers
 from forecast.models.registry import make_model
 
 
@@ -26,19 +26,32 @@ def fit_final(study: AnnualStudyConfig, data: AnnualData, selection: pd.DataFram
     return estimators
 
 
-def project_all(study: AnnualStudyConfig, data: AnnualData, estimators: dict) -> tuple[pd.DataFrame, dict]:
-    """Projections of every target under every scenario, and the stored scenario paths."""
+def project_all(study: AnnualStudyConfig, data: AnnualData, estimators: dict) -> tuple[pd.DataFrame, dict, dict]:
+    """Projections of every target under every scenario, the stored scenario paths and each
+    target's baseline projection (before reconciliation). Levers
+    (experiments/levers.py) are resolved on the baseline projections first, so a share lever acts
+    on the baseline, and the resolved amounts are stored with the scenario (served as published)."""
     first = min(est.cutoff_ for est in estimators.values()) + pd.DateOffset(years=1)
     years = pd.date_range(first, f"{study.projection_end}-01-01", freq=ANNUAL_FREQ)
+    request = pd.concat([
+        pd.DataFrame({"unique_id": uid, "ds": pd.date_range(est.cutoff_, years[-1], freq=ANNUAL_FREQ)[1:]})
+        for uid, est in estimators.items()], ignore_index=True)
+    baseline = baseline_projection(data, estimators, request, years)
     stored, frames = {}, []
     for name, scenario in data.scenarios.items():
+        scenario = resolve_levers(scenario, data.levers, years, ANNUAL_FREQ, baseline)
         paths = resolve_paths(scenario, years, data.known_fx, data.adoption)
         stored[name] = {"scenario": scenario.summary(), "paths": paths_to_json(paths)}
-        request = pd.concat([
-            pd.DataFrame({"unique_id": uid, "ds": pd.date_range(est.cutoff_, years[-1], freq=ANNUAL_FREQ)[1:]})
-            for uid, est in estimators.items()], ignore_index=True)
         frames.append(project_annual(estimators, request, paths, scenario))
-    return pd.concat(frames, ignore_index=True), stored
+    return pd.concat(frames, ignore_index=True), stored, baseline
+
+
+def baseline_projection(data: AnnualData, estimators: dict, request: pd.DataFrame,
+                        years: pd.DatetimeIndex) -> dict[str, pd.Series]:
+    """Each target's projection under the baseline scenario (what share levers act on)."""
+    scenario = data.scenarios[BASELINE]
+    frame = project_annual(estimators, request, resolve_paths(scenario, years, data.known_fx, data.adoption), scenario)
+    return {uid: rows.set_index("ds")["yhat"] for uid, rows in frame.groupby("unique_id")}
 
 
 def sensitivity_projections(study: AnnualStudyConfig, data: AnnualData) -> pd.DataFrame:
@@ -46,7 +59,7 @@ def sensitivity_projections(study: AnnualStudyConfig, data: AnnualData) -> pd.Da
     frames = []
     for name in study.selection.sensitivity:
         chosen = pd.DataFrame({"unique_id": study.targets, "model": name})
-        projections, _ = project_all(study, data, fit_final(study, data, chosen))
+        projections, _, _ = project_all(study, data, fit_final(study, data, chosen))
         frames.append(projections.assign(role="sensitivity", model=name))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

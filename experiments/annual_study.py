@@ -37,8 +37,10 @@ from experiments.annual_publish import publish_annual
 from experiments.annual_reconcile import reconcile_projections, reconciliation_plan
 from experiments.annual_refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.annual_selection import evidence_table, select_models
+from experiments.levers import lever_sensitivity
 from experiments.lineage import lineage_tags, registered_unchanged
 from experiments.scenarios import load_scenarios
+from experiments.tornado import with_fx_rows
 from features.errors import ConfigError
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
@@ -77,12 +79,13 @@ def run_annual_study(
     evidence = evidence_table(study, data, result)
     selection = select_models(study, board, evidence)
     estimators = fit_final(study, data, selection)
-    projections, stored = project_all(study, data, estimators)
+    projections, stored, baseline = project_all(study, data, estimators)
     plan = reconciliation_plan(study, result, selection)
     projections = reconcile_projections(projections, plan)
     projections.insert(0, "role", "selected")
     projections.insert(3, "model", projections["unique_id"].map(dict(zip(selection["unique_id"], selection["model"]))))
     deltas = scenario_deltas(projections, study.projection_end)
+    levers = annual_lever_table(study, data, baseline, deltas)
     sensitivity = sensitivity_projections(study, data)
     check, note = backtest_check(study, data, result, selection, snapshot)
 
@@ -104,7 +107,7 @@ def run_annual_study(
     outcome = AnnualOutcome(
         study=study.name, registered_model=study.registered_model, seconds=0.0,
         leaderboard=board, exog_board=exog_board, evidence=evidence, selection=selection, projections=projections,
-        deltas=deltas, sensitivity=sensitivity, check=check, note=note, skipped=result.skipped, metric=bt.metric,
+        deltas=deltas, sensitivity=sensitivity, levers=levers, check=check, note=note, skipped=result.skipped, metric=bt.metric,
         publication_lag_days=bt.publication_lag_days, forecasts=result.forecasts,
     )
     published = publish_annual(study, config, client, uri, lineage, data, outcome, estimators, stored, meta)
@@ -112,6 +115,16 @@ def run_annual_study(
         outcome, seconds=time.perf_counter() - started, version=published.version, parent_run_id=published.run_id,
         projections_path=published.projections_path, charts=published.charts,
     )
+
+
+def annual_lever_table(study: AnnualStudyConfig, data: AnnualData, baseline: dict, deltas: pd.DataFrame) -> pd.DataFrame:
+    """Each lever's low and high effect on the balance in ``projection_end`` (plus the yen's)."""
+    balance = study.reconcile.identities[0].lhs if study.reconcile is not None else study.targets[0]
+    years = pd.date_range(min(s.index.min() for s in baseline.values()), f"{study.projection_end}-01-01",
+                          freq=ANNUAL_FREQ)
+    table = lever_sensitivity(data.levers, baseline, years, ANNUAL_FREQ, study.projection_end, balance)
+    fx = {name: float(deltas.loc[balance, name]) for name in ("yen_weak", "yen_strong") if name in deltas.columns}
+    return with_fx_rows(table, fx, 15)
 
 
 # ---- hooks for experiments/refresh.py ----------------------------------------------------------

@@ -203,3 +203,26 @@ def lever_effects(levers: dict[str, Lever], settings: dict[str, str], index: pd.
         for target, sign in lever.targets.items():
             out[target] = out.get(target, pd.Series(0.0, index=index)) + sign * amounts
     return out
+
+
+def lever_sensitivity(levers: dict[str, Lever], baseline: dict[str, pd.Series], index: pd.DatetimeIndex, freq: str,
+                      year: int, target: str) -> pd.DataFrame:
+    """Each lever alone at its low and high setting: its effect on ``target`` summed over ``year``
+    (億円), with its numbers and sources, for the tornado view."""
+    rows = []
+    for name, lever in sorted(levers.items()):
+        effects = {s: lever_effects(levers, {name: s}, index, freq, baseline).get(target) for s in SETTINGS}
+        in_year = {s: 0.0 if e is None else float(e[e.index.year == year].sum()) for s, e in effects.items()}
+        numbers = "; ".join(f"{n} {f.low:g}/{f.central:g}/{f.high:g} {f.unit}" for n, f in lever.factors.items())
+        sources = sorted({src.text() for f in lever.factors.values() for src in f.sources}
+                         | {src.text() for src in lever.path_sources})
+        rows.append({"lever": name, "flow": lever.flow, "form": lever.form, "low": in_year["low"],
+                     "central": in_year["central"], "high": in_year["high"], "numbers": numbers,
+                     "path": ", ".join(f"{p.year}: {p.share:g}" for p in lever.path), "sources": " | ".join(sources)})
+    return pd.DataFrame(rows, columns=["lever", "flow", "form", "low", "central", "high", "numbers", "path", "sources"])
+
+
+def check_levers(levers: dict[str, Lever], scenarios: dict, targets: list[str], last_year: int, where: str) -> None:
+    """Every lever a scenario turns fits the study: its series are projected, its path ends in time."""
+    for name in sorted({n for s in scenarios.values() for n in s.levers}):
+        levers[name].check_for(targets, last_year, where)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from experiments.report_html import METRIC_COLUMNS, fmt_number, png_data, render_template
 from experiments.scenarios import BASELINE
+from experiments.tornado import lever_context
 
 
 def _amount(value) -> str:
@@ -62,5 +63,5 @@ def render_annual_report(study, outcome, charts: list[Path], version: str, run_i
         delta_scenarios=list(deltas.columns),
         sensitivity=[_sensitivity_block(model, rows, study.targets, end)
                      for model, rows in (sensitivity.groupby("model", sort=True) if len(sensitivity) else [])],
-        note=outcome.note,
+        note=outcome.note, **lever_context(outcome.levers, end),
     )

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.errors import ConfigError, DeficitError
@@ -24,6 +26,7 @@ from features.yaml_settings import load_settings
 
 DEFAULT_SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 BASELINE = "baseline"
+LEVERS_FOLDER = "levers"
 YEN_PER_100M_YEN = 1e8  # 億円
 
 
@@ -84,18 +87,26 @@ class Scenario(_Strict):
     fx: FxSetting = FxSetting()
     adoption: str = "median"
     overlays: list[Overlay] = []
+    # lever name -> setting (experiments/levers.py); a study resolves them into ``lever_amounts``
+    levers: dict[str, Literal["low", "central", "high"]] = {}
+    # filled by a study (resolve_levers): target -> period start (YYYY-MM-DD) -> 億円; stored with
+    # model versions so that served answers carry the same amounts as the published files
+    lever_amounts: dict[str, dict[str, float]] = {}
 
     @property
     def fx_multiplier(self) -> float:
         return 1.0 + self.fx.usdjpy_change_pct / 100.0
 
     def overlay_amounts(self, index: pd.DatetimeIndex, freq: str, target: str) -> pd.Series:
-        """Sum of the overlays on ``target`` for each period of ``index`` (億円, signed)."""
+        """Sum of the overlays and resolved levers on ``target`` for each period of ``index`` (億円, signed)."""
         total = pd.Series(0.0, index=index)
         for overlay in self.overlays:
             sign = overlay.targets.get(target, 0)
             if sign:
                 total += sign * np.array([overlay.amount(ds, freq) for ds in index])
+        resolved = self.lever_amounts.get(target)
+        if resolved:
+            total += np.array([resolved.get(f"{pd.Timestamp(ds):%Y-%m-%d}", 0.0) for ds in index])
         return total
 
     def summary(self) -> dict:
@@ -111,17 +122,35 @@ def load_scenario(path: Path) -> Scenario:
     return scenario
 
 
+def scenario_files(directory: Path | None = None) -> list[Path]:
+    """Every settings file a scenario set reads: its scenarios and its levers (for fingerprints)."""
+    directory = Path(directory if directory is not None else DEFAULT_SCENARIOS_DIR)
+    return [*sorted(directory.glob("*.yaml")), *sorted((directory / LEVERS_FOLDER).glob("*.yaml"))]
+
+
+def scenario_levers(directory: Path | None = None):
+    """The levers the scenarios of ``directory`` may turn (its ``levers/`` folder)."""
+    from experiments.levers import load_levers
+
+    return load_levers(Path(directory if directory is not None else DEFAULT_SCENARIOS_DIR) / LEVERS_FOLDER)
+
+
 def load_scenarios(directory: Path | None = None, adoption_paths: tuple[str, ...] | None = None) -> dict[str, Scenario]:
     """Every ``*.yaml`` of ``directory`` by name; a baseline is required. ``adoption_paths`` (the
-    quantile names of the adoption config), when given, are the allowed ``adoption`` values."""
+    quantile names of the adoption config), when given, are the allowed ``adoption`` values. Every
+    lever a scenario names must be a file of ``directory/levers``."""
     directory = Path(directory) if directory is not None else DEFAULT_SCENARIOS_DIR
     if not directory.is_dir():
         raise ConfigError(f"scenario folder not found: {directory}")
+    levers = scenario_levers(directory)
     scenarios = {}
     for path in sorted(directory.glob("*.yaml")):
         scenario = load_scenario(path)
         if adoption_paths is not None and scenario.adoption not in adoption_paths:
             raise ConfigError(f"{path}: adoption: '{scenario.adoption}' is not one of {', '.join(adoption_paths)}")
+        unknown = sorted(set(scenario.levers) - set(levers))
+        if unknown:
+            raise ConfigError(f"{path}: lever '{unknown[0]}' is not defined in {directory / LEVERS_FOLDER}")
         scenarios[scenario.name] = scenario
     if BASELINE not in scenarios:
         raise ConfigError(f"{directory}: no '{BASELINE}.yaml' (every scenario is read against the baseline)")
@@ -177,3 +206,16 @@ def served_scenarios(meta: dict) -> dict[str, Scenario]:
     """The scenarios a model version was published with (older versions: the baseline only)."""
     stored = meta.get("scenarios") or {BASELINE: {"name": BASELINE, "description": "no change to any driver"}}
     return {name: Scenario.model_validate(entry) for name, entry in stored.items()}
+
+
+def resolve_levers(scenario: Scenario, levers: dict, index: pd.DatetimeIndex, freq: str,
+                   baseline: dict[str, pd.Series]) -> Scenario:
+    """The scenario with its levers' amounts on ``index`` (per target, 億円), computed from the
+    study's ``baseline`` projections of each lever's base series (experiments/levers.py)."""
+    from experiments.levers import lever_effects
+
+    if not scenario.levers:
+        return scenario
+    effects = lever_effects(levers, dict(scenario.levers), pd.DatetimeIndex(index), freq, baseline)
+    amounts = {target: {f"{ds:%Y-%m-%d}": float(v) for ds, v in series.items()} for target, series in effects.items()}
+    return scenario.model_copy(update={"lever_amounts": amounts})

@@ -71,7 +71,7 @@ def test_refresh_reports_evidence_check_and_registers_the_annual_model(refreshed
     assert "refit with data through 2024, projection of 2025" in proc.stdout
     assert "oracle (upper bound)" in proc.stdout
     proj = pd.read_csv(tmp / "projections" / "dda.csv", parse_dates=["ds"])
-    assert set(proj["scenario"]) == {"baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions"}
+    assert set(proj["scenario"]) == {p.stem for p in (ROOT / "configs" / "scenarios").glob("*.yaml")}
     assert proj.groupby("unique_id")["ds"].max().dt.year.eq(2030).all()
     assert proj.loc[proj["unique_id"] == "digital_mof3.balance", "ds"].min() == pd.Timestamp("2026-01-01")
     assert proj.loc[proj["unique_id"] == "digital_mof3.payments", "ds"].min() == pd.Timestamp("2024-01-01")

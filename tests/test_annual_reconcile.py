@@ -35,7 +35,7 @@ def annual():
     data = prepare_annual(load_snapshot(), load_catalog(config.series_catalog), study)
     chosen = pd.DataFrame({"unique_id": [*study.targets, "wdi_ip_charges.payments"], "model": study.selection.fallback})
     estimators = fit_final(study, data, chosen)
-    projections, stored = project_all(study, data, estimators)
+    projections, stored, _ = project_all(study, data, estimators)
     return study, estimators, projections, stored
 
 

@@ -34,7 +34,7 @@ def test_report_names_every_target_scenario_and_selected_model(report):
 
 def test_report_embeds_the_study_charts_and_is_logged_to_the_run(report):
     tmp, html = report
-    assert html.count('src="data:image/png;base64,') == 2  # the scenario fan grid and the comparison chart
+    assert html.count('src="data:image/png;base64,') == 3  # the scenario fan grid, the comparison chart, the tornado
     assert "src=\"dda-" not in html  # no link to a file beside it
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
     client = MlflowClient()

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from experiments.annual_projection import resolve_paths
 from experiments.config import load_config
 from experiments.scenarios import (
-    BASELINE, DEFAULT_SCENARIOS_DIR, UnknownScenarioError, apply_overlays, fx_path, load_scenarios, pick,
+    BASELINE, DEFAULT_SCENARIOS_DIR, Overlay, Scenario, UnknownScenarioError, apply_overlays, fx_path, load_scenarios,
+    pick,
 )
 from features.errors import ConfigError
 
@@ -25,23 +26,25 @@ def scenarios():
 
 
 def test_default_scenarios(scenarios):
-    assert set(scenarios) == {"baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions"}
+    assert set(scenarios) == {"baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions",
+                              "agents_boom", "sovereign_ai", "price_cuts", "high", "low"}
     assert scenarios["yen_weak"].fx_multiplier == pytest.approx(1.15)
     assert scenarios["yen_strong"].fx_multiplier == pytest.approx(0.85)
     assert (scenarios["ai_fast"].adoption, scenarios["ai_slow"].adoption) == ("fast", "slow")
     assert scenarios[BASELINE].fx_multiplier == 1.0 and scenarios[BASELINE].adoption == "median"
 
 
-def test_genai_overlay_arithmetic(scenarios):
-    overlay = scenarios["genai_subscriptions"].overlays[0]
-    assert (overlay.users, overlay.price_yen_per_month) == (30e6, 3000)
+def test_overlay_arithmetic():
+    overlay = Overlay(name="genai", users=30e6, price_yen_per_month=3000, ramp_start=2026, ramp_full=2029,
+                      item="telecom_computer_information", flow="payments",
+                      targets={"digital_mof3.payments": 1, "digital_mof3.balance": -1})
     assert overlay.full_annual_yen() == 30e6 * 3000 * 12 == 1.08e12  # ¥1.08 tn a year at full ramp
     assert overlay.amount(pd.Timestamp("2030-01-01"), "YS") == pytest.approx(10_800)  # 億円
     assert overlay.amount(pd.Timestamp("2030-05-01"), "MS") == pytest.approx(900)
     shares = {y: overlay.share(y) for y in range(2025, 2031)}
     assert shares == {2025: 0.0, 2026: 0.25, 2027: 0.5, 2028: 0.75, 2029: 1.0, 2030: 1.0}
     years = pd.date_range("2025-01-01", "2030-01-01", freq="YS")
-    scenario = scenarios["genai_subscriptions"]
+    scenario = Scenario(name="subs", description="overlay only", overlays=[overlay])
     payments = scenario.overlay_amounts(years, "YS", "digital_mof3.payments")
     balance = scenario.overlay_amounts(years, "YS", "digital_mof3.balance")
     np.testing.assert_allclose(payments, [0, 2700, 5400, 8100, 10800, 10800])
@@ -51,6 +54,23 @@ def test_genai_overlay_arithmetic(scenarios):
     out = apply_overlays(frame, scenario, "YS")
     np.testing.assert_allclose(out["yhat"], balance)
     np.testing.assert_allclose(out["yhat_lo_80"], balance - 1)
+
+
+def test_genai_subscriptions_lever_arithmetic(scenarios):
+    """The default subscriptions scenario through its lever: 30M x 3,000 yen x 12 = 10,800 億円 at full use."""
+    from experiments.scenarios import resolve_levers, scenario_levers
+
+    levers = scenario_levers(DEFAULT_SCENARIOS_DIR)
+    scenario = scenarios["genai_subscriptions"]
+    assert dict(scenario.levers) == {"genai_subscriptions": "central"}
+    years = pd.date_range("2025-01-01", "2030-01-01", freq="YS")
+    resolved = resolve_levers(scenario, levers, years, "YS", {})
+    payments = resolved.overlay_amounts(years, "YS", "digital_mof3.payments")
+    np.testing.assert_allclose(payments, [0, 2700, 5400, 8100, 10800, 10800])
+    np.testing.assert_allclose(resolved.overlay_amounts(years, "YS", "digital_mof3.balance"), -payments)
+    months = pd.date_range("2026-01-01", "2026-12-01", freq="MS")
+    monthly = resolve_levers(scenario, levers, months, "MS", {}).overlay_amounts(months, "MS", "digital_mof3.payments")
+    np.testing.assert_allclose(monthly, 225.0)  # 2,700 億円 in 2026, spread over its months
 
 
 def test_fx_path_is_published_then_carried_and_scaled():
@@ -63,7 +83,7 @@ def test_fx_path_is_published_then_carried_and_scaled():
 
 def test_unknown_scenario_is_a_clear_error(scenarios):
     assert pick(scenarios, None) == BASELINE
-    with pytest.raises(UnknownScenarioError, match="unknown scenario 'yen_crash'; known: ai_fast, ai_slow, baseline"):
+    with pytest.raises(UnknownScenarioError, match="unknown scenario 'yen_crash'; known: agents_boom, ai_fast, ai_slow, baseline"):
         pick(scenarios, "yen_crash")
 
 
@@ -111,7 +131,7 @@ def test_yen_scenarios_move_projected_yen_payments(annual):
     from experiments.annual_study import project_all
 
     study, data, estimators = annual
-    projections, stored = project_all(study, data, estimators)
+    projections, stored, _ = project_all(study, data, estimators)
     at = projections[projections["ds"] == pd.Timestamp(f"{study.projection_end}-01-01")]
     pay = at[at["unique_id"] == "digital_mof3.payments"].set_index("scenario")["yhat"]
     assert pay["yen_weak"] > pay[BASELINE] > pay["yen_strong"]
@@ -141,9 +161,11 @@ def test_cli_lists_and_shows_scenarios():
     runner = CliRunner()
     listed = runner.invoke(app, ["scenarios", "list"], terminal_width=200)
     assert listed.exit_code == 0, listed.output
-    for name in ("baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions"):
+    for name in ("baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions", "agents_boom",
+                 "sovereign_ai", "price_cuts", "high", "low"):
         assert name in listed.output
     shown = runner.invoke(app, ["scenarios", "show", "genai_subscriptions"])
     assert shown.exit_code == 0 and "10,800 億円" in shown.output and "2029: share 1.00" in shown.output
+    assert "source: AI_SOUMU_R07_IND" in shown.output and "users = 30,000,000 persons" in shown.output
     missing = runner.invoke(app, ["scenarios", "show", "nope"])
     assert missing.exit_code != 0

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.mixed.config import MixedStudyConfig
-from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios
+from experiments.levers import Lever, check_levers
+from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios, scenario_files, scenario_levers
 from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, load_annual_catalog
 from features.errors import ConfigError
 from features.exog import services_total_monthly, usdjpy_monthly
@@ -43,6 +44,7 @@ class MixedData:
     monthly: dict[str, pd.Series] = field(default_factory=dict)  # each target's monthly series, built once
 
     provenance: dict[str, dict] = field(default_factory=dict)
+    levers: dict[str, Lever] = field(default_factory=dict)
 
     def _built(self, uid: str) -> dict:
         """The target's monthly series and the source/vintage of each month, built once."""
@@ -125,7 +127,7 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
         monthly_catalog.spec(name)  # unknown ids fail here
     indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot)}
     files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
-             *sorted(Path(study.scenarios_dir or DEFAULT_SCENARIOS_DIR).glob("*.yaml"))]
+             *scenario_files(study.scenarios_dir)]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
     data = MixedData(snapshot, catalog, {}, indicators, {}, hashlib.sha256(payload.encode()).hexdigest())
     for uid in study.targets:  # also fills the per-target cache that the evidence tasks carry along
@@ -134,6 +136,8 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
             raise ConfigError(f"series '{uid}' has no figure in the snapshot")
         data.windows[uid] = frame
     data.scenarios = load_scenarios(study.scenarios_dir)
+    data.levers = scenario_levers(study.scenarios_dir)
+    check_levers(data.levers, data.scenarios, study.targets, study.end.year, f"study '{study.name}'")
     for scenario in data.scenarios.values():
         for overlay in scenario.overlays:
             stray = set(overlay.targets) - set(study.targets)

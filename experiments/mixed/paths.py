@@ -26,7 +26,7 @@ import pandas as pd
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.variants import Variant, fit_variant
-from experiments.scenarios import BASELINE, Scenario
+from experiments.scenarios import BASELINE, Scenario, resolve_levers
 from forecast.temporal.base import Z80, Z95
 from forecast.temporal.coherence import coherent_paths
 
@@ -133,11 +133,20 @@ def totals_check(data: MixedData, study: MixedStudyConfig, baseline: pd.DataFram
     return pd.DataFrame(out, columns=TOTALS_CHECK_COLUMNS)
 
 
-def scenario_paths(baseline: pd.DataFrame, scenarios: dict[str, Scenario]) -> pd.DataFrame:
-    """Every scenario's paths (baseline first); scenarios change forecast months only."""
+def forecast_baseline(baseline: pd.DataFrame) -> tuple[pd.DatetimeIndex, dict[str, pd.Series]]:
+    """The forecast months and each target's baseline forecast there (what share levers act on)."""
+    future = baseline[baseline["kind"] == "forecast"]
+    index = pd.DatetimeIndex(sorted(future["ds"].unique()))
+    return index, {uid: rows.set_index("ds")["yhat"] for uid, rows in future.groupby("unique_id")}
+
+
+def scenario_paths(baseline: pd.DataFrame, scenarios: dict[str, Scenario], levers: dict | None = None) -> pd.DataFrame:
+    """Every scenario's paths (baseline first); scenarios change forecast months only. Levers act
+    on the baseline forecast (experiments/levers.py) and add to the FX-scaled paths."""
+    index, base = forecast_baseline(baseline)
     frames = []
     for name in [BASELINE] + sorted(n for n in scenarios if n != BASELINE):
-        scenario = scenarios[name]
+        scenario = resolve_levers(scenarios[name], levers or {}, index, "MS", base)
         frame = baseline.drop(columns="sd").copy()
         future = (frame["kind"] == "forecast").to_numpy()
         overlay = np.zeros(len(frame))

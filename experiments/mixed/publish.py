@@ -24,6 +24,7 @@ from experiments.mixed.pyfunc import SERVED_COLUMNS
 from experiments.model_publish import PIP_REQUIREMENTS
 from experiments.report_html import png_data, render_template
 from experiments.scenarios import BASELINE
+from experiments.tornado import lever_context, with_fx_rows
 from experiments.tracking import ensure_experiment
 from features.atomic import write_text_atomic
 
@@ -68,6 +69,7 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = study_meta(study, data, outcome, lineage)
+    levers = lever_table(study, outcome)
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
         mlflow.set_tags({**lineage, "kind": "mixed_frequency_refresh"})
@@ -88,7 +90,8 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
             tables = {"paths.csv": outcome.paths, "totals_check.csv": outcome.totals_check,
                       "disaggregation.csv": outcome.disaggregation, "origins.csv": outcome.origins,
                       "origin_scores.csv": outcome.scores, "coverage.csv": outcome.coverage,
-                      "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()])}
+                      "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()]),
+                      f"levers_{study.end.year}.csv": levers}
             for name, frame in tables.items():
                 (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
                 mlflow.log_artifact(str(tmp / name), "tables")
@@ -111,11 +114,12 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
                          "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion")
         mlflow.set_tag("registered_model_version", str(version.version))
         report = render_mixed_report(study, data, outcome, chart, str(version.version), run.info.run_id,
-                                     lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""))
+                                     lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""), levers)
         mlflow.log_text(report, "report.html")
     out_path = out_dir / f"{study.name}.csv"
     write_text_atomic(out_path, outcome.paths.to_csv(index=False, date_format="%Y-%m-%d"))
     write_text_atomic(out_dir / f"{study.name}-totals-check.csv", outcome.totals_check.to_csv(index=False))
+    write_text_atomic(out_dir / f"{study.name}-levers-{study.end.year}.csv", levers.to_csv(index=False))
     report_path = out_dir / f"{study.name}-report.html"
     write_text_atomic(report_path, report)
     return Published(str(version.version), run.info.run_id, out_path, report_path)
@@ -147,8 +151,18 @@ def _fmt(v, digits: int = 0) -> str:
     return f"{v:,.{digits}f}"
 
 
+def lever_table(study: MixedStudyConfig, outcome) -> pd.DataFrame:
+    """The levers' effects on the balance in the last year, with the yen's (the scenarios' FX)."""
+    paths = outcome.paths
+    balance = study.identity.lhs if study.identity is not None else study.targets[0]
+    year = paths[(paths["unique_id"] == balance) & (paths["ds"].dt.year == study.end.year)]
+    totals = year.groupby("scenario")["yhat"].sum()
+    deltas = {name: float(totals[name] - totals[BASELINE]) for name in ("yen_weak", "yen_strong") if name in totals}
+    return with_fx_rows(outcome.levers, deltas, 15)
+
+
 def render_mixed_report(study, data: MixedData, outcome, chart: bytes, version: str, run_id: str, data_vintage: str,
-                        credit: str | None, vintage_id: str = "") -> str:
+                        credit: str | None, vintage_id: str = "", levers: pd.DataFrame | None = None) -> str:
     paths = outcome.paths
     years = list(range(2022, study.end.year + 1))
     annual = paths.assign(year=paths["ds"].dt.year).groupby(["scenario", "unique_id", "year"])["yhat"].sum()
@@ -192,5 +206,5 @@ def render_mixed_report(study, data: MixedData, outcome, chart: bytes, version: 
         projection_end=study.projection_end, factor=f"{outcome.factor:.2f}", sources=sources, chart=png_data(chart),
         years=years, annual=annual_rows, totals=totals, hide=f"{study.evidence.hide_first}..{study.evidence.hide_last}",
         disaggregation=disagg, validation="{:%Y-%m}..{:%Y-%m}".format(*validation_block(study)), scores=scores, compare_methods=compare, origin_rows=origin_rows, coverage=coverage,
-        credit=credit,
+        credit=credit, **lever_context(levers, study.end.year),
     )

@@ -19,7 +19,8 @@ from experiments.mixed.data import MixedData
 from experiments.mixed.evidence import (
     calibration, disaggregation_table, hidden_factors, origin_scores, run_evidence, select_estimators, select_variants,
 )
-from experiments.mixed.paths import fit_paths, scenario_paths
+from experiments.levers import lever_sensitivity
+from experiments.mixed.paths import fit_paths, forecast_baseline, scenario_paths
 from forecast.temporal.base import Z80
 
 
@@ -40,6 +41,7 @@ class MixedOutcome:
     paths: pd.DataFrame | None = None
     totals_check: pd.DataFrame | None = None
     last_figure: pd.Timestamp | None = None
+    levers: pd.DataFrame | None = None  # each lever's low/high effect on the balance in the last year
     version: str | None = None
     parent_run_id: str | None = None
     projections_path: Path | None = None
@@ -104,12 +106,15 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
     estimators = select_estimators(study, disaggregation)
     estimate_factors = hidden_factors(data, study, hidden, estimators) if study.evidence.calibrate else {}
     fitted = fit_paths(data, study, selected, estimators, factor, estimate_factors)
-    paths = scenario_paths(fitted.baseline, data.scenarios)
+    paths = scenario_paths(fitted.baseline, data.scenarios, data.levers)
+    index, base = forecast_baseline(fitted.baseline)
+    balance = study.identity.lhs if study.identity is not None else study.targets[0]
+    levers = lever_sensitivity(data.levers, base, index, "MS", study.end.year, balance)
     outcome = MixedOutcome(
         study=study.name, registered_model=study.registered_model, seconds=0.0, selected=selected,
         estimators=estimators, estimate_factors=estimate_factors,
         disaggregation=disaggregation, origins=origins, scores=scores, coverage=coverage, factor=factor,
-        paths=paths, totals_check=fitted.totals_check, last_figure=fitted.last_figure,
+        paths=paths, totals_check=fitted.totals_check, last_figure=fitted.last_figure, levers=levers,
     )
     published = publish_mixed(study, config, client, uri, lineage, data, outcome, credit)
     outcome.version, outcome.parent_run_id = published.version, published.run_id
