@@ -178,3 +178,24 @@ def test_predict_cli_refuses_unknown_scenarios_and_models_without_one(refreshed)
     assert made.returncode == 0, made.stderr[-3000:]
     assert_one_line_error(predict_cli(tmp, "noscenario-test", "--scenario", "yen_weak"), "takes no scenario")
     assert predict_cli(tmp, "noscenario-test", "--horizon", "2").returncode == 0  # without --scenario it serves
+
+
+def test_every_scenario_moves_2030_by_what_its_yaml_implies(refreshed):
+    """Levers act on the baseline projection (share levers on the baseline payments); the yen on
+    the model (dollar volume x USD/JPY); balance = receipts - payments in every scenario."""
+    from scenario_arithmetic import balance_change_by_hand
+
+    tmp, _ = refreshed
+    proj = pd.read_csv(tmp / "projections" / "dda.csv", parse_dates=["ds"])
+    proj = proj[proj["role"] == "selected"]
+    at = proj[proj["ds"] == pd.Timestamp("2030-01-01")].set_index(["scenario", "unique_id"])["yhat"]
+    base = at.xs("baseline").to_dict()
+    for path in sorted((ROOT / "configs" / "scenarios").glob("*.yaml")):
+        got = at[(path.stem, "digital_mof3.balance")] - base["digital_mof3.balance"]
+        assert got == pytest.approx(balance_change_by_hand(path, 2030, base), abs=1e-6), path.stem
+        if path.stem != "baseline":
+            assert abs(got) > 100, f"{path.stem} equals the baseline in 2030"
+    levers = pd.read_csv(tmp / "projections" / "dda-levers-2030.csv")
+    assert set(levers["lever"]) >= {"ai_agents", "genai_subscriptions", "domestic_substitution", "price_cuts",
+                                    "adoption_gap"}
+    assert levers["sources"].str.len().gt(0).all()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scenario_arithmetic import balance_change_by_hand
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "digital-deficit-monthly-now"  # the default model of `deficit predict`
@@ -179,3 +180,15 @@ def test_a_second_refresh_on_the_same_data_registers_nothing(refreshed):
 
 
 
+
+
+def test_every_scenario_moves_2030_by_what_its_yaml_implies(refreshed):
+    _, _, paths = refreshed
+    in_2030 = paths[paths["ds"].dt.year == 2030].groupby(["scenario", "unique_id"])["yhat"].sum()
+    base = in_2030.xs("baseline").to_dict()
+    for path in sorted((ROOT / "configs" / "scenarios").glob("*.yaml")):
+        expected = balance_change_by_hand(path, 2030, base)
+        got = in_2030[(path.stem, "digital_mof3.balance")] - base["digital_mof3.balance"]
+        assert got == pytest.approx(expected, abs=1e-6), path.stem
+        if path.stem != "baseline":
+            assert abs(got) > 100, f"{path.stem} equals the baseline in 2030"
