@@ -169,3 +169,14 @@ def test_cli_lists_and_shows_scenarios():
     assert "source: AI_SOUMU_R07_IND" in shown.output and "users = 30,000,000 persons" in shown.output
     missing = runner.invoke(app, ["scenarios", "show", "nope"])
     assert missing.exit_code != 0
+
+
+def test_the_levers_page_lists_every_lever_and_source():
+    from experiments.scenarios import scenario_levers
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "scenario-levers.md").read_text(encoding="utf-8")
+    for name, lever in scenario_levers(DEFAULT_SCENARIOS_DIR).items():
+        assert f"### `{name}`" in page, name
+        for number in lever.factors.values():
+            for source in number.sources:
+                assert (source.url or source.id or source.assumption) in page, (name, source)
