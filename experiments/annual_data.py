@@ -17,7 +17,7 @@ import pandas as pd
 from experiments.annual_config import AnnualStudyConfig
 from experiments.annual_projection import ANNUAL_FREQ
 from experiments.levers import check_levers
-from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios, scenario_files, scenario_levers
+from experiments.scenarios import Scenario, load_scenarios, scenario_files, scenario_levers
 from features.ai_adoption import (
     ADOPTION_COLUMN, DEFAULT_ADOPTION_CONFIG, AdoptionConfig, AdoptionDriver, AdoptionFit, adoption_index, fit_adoption,
     load_adoption_config, survey_points,

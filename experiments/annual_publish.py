@@ -14,7 +14,7 @@ import joblib
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types.schema import ColSpec, Schema
 
 from experiments import model_registry as registry
 from experiments.annual_backtest import PRIMARY_MODE
@@ -23,7 +23,7 @@ from experiments.annual_data import AnnualData
 from experiments.annual_outcome import AnnualOutcome
 from experiments.annual_projection import ANNUAL_FREQ, ANNUAL_OUTPUT_COLUMNS
 from experiments.fan_charts import scenario_comparison_chart, scenario_fan_grid
-from experiments.model_publish import PIP_REQUIREMENTS
+from experiments.model_publish import PARAMS_SCHEMA, PIP_REQUIREMENTS
 from experiments.report_annual_html import render_annual_report
 from experiments.scenarios import BASELINE
 from experiments.tracking import ensure_experiment
@@ -37,7 +37,6 @@ ANNUAL_OUTPUT_SCHEMA = Schema(
     [ColSpec("string", "scenario"), ColSpec("string", "unique_id"), ColSpec("datetime", "ds")]
     + [ColSpec("double", c) for c in ANNUAL_OUTPUT_COLUMNS[3:]]
 )
-SCENARIO_PARAMS = ParamSchema([ParamSpec("scenario", "string", BASELINE)])
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def _log_model(estimators: dict, stored: dict, meta: dict, tmp: Path):
         python_model=str(PYFUNC_ANNUAL),
         artifacts={"estimators": str(tmp / "estimators.joblib"), "scenarios": str(tmp / "scenarios.json"),
                    "reconciliation": str(tmp / "reconciliation.json")},
-        signature=ModelSignature(inputs=ANNUAL_INPUT_SCHEMA, outputs=ANNUAL_OUTPUT_SCHEMA, params=SCENARIO_PARAMS),
+        signature=ModelSignature(inputs=ANNUAL_INPUT_SCHEMA, outputs=ANNUAL_OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
         input_example=example,
         pip_requirements=PIP_REQUIREMENTS,
         metadata=meta,

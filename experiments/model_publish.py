@@ -14,6 +14,7 @@ from mlflow.models.model import ModelInfo
 from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
 from experiments.projection import OUTPUT_COLUMNS
+from experiments.scenarios import BASELINE
 from forecast.models.base import BaseForecaster
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
@@ -37,7 +38,8 @@ INPUT_SCHEMA = Schema(
     ]
 )
 # Declared so MLflow passes ``params={"scenario": ...}`` through to predict instead of dropping it.
-PARAMS_SCHEMA = ParamSchema([ParamSpec("scenario", "string", "baseline")])
+# Every published model takes the scenario as a pyfunc param (experiments/scenarios.py).
+PARAMS_SCHEMA = ParamSchema([ParamSpec("scenario", "string", BASELINE)])
 OUTPUT_SCHEMA = Schema([ColSpec("string", "unique_id"), ColSpec("datetime", "ds")] + [ColSpec("double", c) for c in OUTPUT_COLUMNS[2:]])
 
 

@@ -150,7 +150,17 @@ def test_hostile_levers_are_one_error_line(tmp_path, case):
      {"name": "elsewhere_one", "description": "x", "levers": {"elsewhere": "low"}}, "nope.payments"),
 ])
 def test_a_refresh_with_a_hostile_scenario_writes_nothing(tmp_path, case, levers, scenario, word):
-    folder = _folder(tmp_path, levers, [scenario])
+    _refresh_fails_cleanly(tmp_path, _folder(tmp_path, levers, [scenario]), word)
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_refresh_with_a_hostile_lever_writes_nothing(tmp_path, case):
+    levers, word = HOSTILE[case]
+    folder = _folder(tmp_path, levers, [{"name": "uses_it", "description": "x", "levers": {levers[0]["name"]: "low"}}])
+    _refresh_fails_cleanly(tmp_path, folder, word)
+
+
+def _refresh_fails_cleanly(tmp_path: Path, folder: Path, word: str) -> None:
     mixed = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text(encoding="utf-8"))["mixed_frequency_studies"][0]
     mixed.update(scenarios_dir=str(folder))
     config = textwrap.dedent(f"""

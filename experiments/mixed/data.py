@@ -15,7 +15,7 @@ import pandas as pd
 
 from experiments.mixed.config import MixedStudyConfig
 from experiments.levers import Lever, check_levers
-from experiments.scenarios import DEFAULT_SCENARIOS_DIR, Scenario, load_scenarios, scenario_files, scenario_levers
+from experiments.scenarios import Scenario, load_scenarios, scenario_files, scenario_levers
 from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, load_annual_catalog
 from features.errors import ConfigError
 from features.exog import services_total_monthly, usdjpy_monthly

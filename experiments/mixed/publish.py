@@ -13,7 +13,7 @@ import experiments.runtime  # noqa: F401  (environment defaults before mlflow im
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types.schema import ColSpec, Schema
 
 from experiments import model_registry as registry
 from experiments.mixed.charts import paths_chart_png
@@ -21,7 +21,7 @@ from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.evidence import validation_block
 from experiments.mixed.pyfunc import SERVED_COLUMNS
-from experiments.model_publish import PIP_REQUIREMENTS
+from experiments.model_publish import PARAMS_SCHEMA, PIP_REQUIREMENTS
 from experiments.report_html import png_data, render_template
 from experiments.scenarios import BASELINE
 from experiments.tornado import lever_context, with_fx_rows
@@ -32,7 +32,6 @@ PYFUNC_MIXED = Path(__file__).with_name("pyfunc.py")
 INPUT_SCHEMA = Schema([ColSpec("string", "unique_id", required=False), ColSpec("datetime", "ds")])
 OUTPUT_SCHEMA = Schema([ColSpec("string", "scenario"), ColSpec("string", "unique_id"), ColSpec("datetime", "ds"),
                         ColSpec("string", "kind")] + [ColSpec("double", c) for c in SERVED_COLUMNS[4:]])
-PARAMS = ParamSchema([ParamSpec("scenario", "string", BASELINE)])
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
             mlflow.log_artifact(str(tmp / "paths-chart.png"))
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(PYFUNC_MIXED), artifacts={"paths": str(tmp / "paths.csv")},
-                signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS),
+                signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
                 input_example=pd.DataFrame({"unique_id": study.targets,
                                             "ds": [pd.Timestamp(meta["targets"][u]["first_forecast"]) for u in study.targets]}),
                 pip_requirements=PIP_REQUIREMENTS, metadata=meta,
