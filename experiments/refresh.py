@@ -321,18 +321,18 @@ def run_refresh(
                           credit=BOJ_CREDIT if refresh_data.from_boj_api else None, executor=executor)
                 for study in config.studies
             ]
-        # The annual backtests stay in this process whatever the executor (see run_annual_study).
-        annual = run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress,
-                                    force_promote, data_tags=refresh_data.tags())
-        # The mixed-frequency studies score the annual study's one-year-ahead forecasts beside their own.
-        comparator = next((a for a in annual if a.forecasts is not None), None)
-        comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
-        mixed = [
-            run_mixed_study(study, config, config_hash, snapshot, mixed_data[study.name], client, uri, force_promote,
-                            data_tags=refresh_data.tags(), annual=comparison,
-                            credit=BOJ_CREDIT if refresh_data.from_boj_api else None)
-            for study in config.mixed_frequency_studies
-        ]
+            # The annual backtests stay in this process whatever the executor (see run_annual_study).
+            annual = run_annual_studies(config, config_hash, snapshot, annual_data, client, uri, progress,
+                                        force_promote, data_tags=refresh_data.tags())
+            # The mixed-frequency studies score the annual study's one-year-ahead forecasts beside theirs.
+            comparator = next((a for a in annual if a.forecasts is not None), None)
+            comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
+            mixed = [
+                run_mixed_study(study, config, config_hash, snapshot, mixed_data[study.name], client, uri,
+                                force_promote, data_tags=refresh_data.tags(), annual=comparison,
+                                credit=BOJ_CREDIT if refresh_data.from_boj_api else None, executor=executor)
+                for study in config.mixed_frequency_studies
+            ]
         return outcomes + annual + mixed
     finally:
         lock.release()

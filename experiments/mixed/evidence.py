@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from threadpoolctl import threadpool_limits
 
 from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.variants import Variant, fit_variant, study_variants
+from forecast.backtest.executors import Executor, JoblibExecutor
 from forecast.temporal.base import Z80, Z95
 from forecast.temporal.profile import factors_on, seasonal_factors
 from forecast.temporal.windows import check_windows, rounding_sd
@@ -186,8 +187,10 @@ def _benchmarks(data: MixedData, study: MixedStudyConfig, uid: str, totals: pd.D
     return pd.DataFrame(rows)
 
 
-def run_evidence(data: MixedData, study: MixedStudyConfig, n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rebuilt hidden months of every variant, origin forecasts of every variant and benchmark)."""
+def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | None = None,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rebuilt hidden months of every variant, origin forecasts of every variant and benchmark);
+    the fits run on ``executor`` (the refresh's: joblib workers or a Dask cluster; default here)."""
     tasks, kinds = [], []
     for uid in study.targets:
         totals = data.totals(uid)
@@ -202,7 +205,7 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, n_jobs: int = 1) -> t
                 if len(targets):
                     tasks.append(delayed(_origin_task)(data, study, uid, variant, year, targets))
                     kinds.append("origin")
-    results = Parallel(n_jobs=n_jobs)(tasks) if n_jobs > 1 else [t[0](*t[1], **t[2]) for t in tasks]
+    results = (executor or JoblibExecutor(1)).run(tasks)
     hidden = pd.concat([r for r, k in zip(results, kinds) if k == "hide"])
     validation = [r for r, k in zip(results, kinds) if k == "validation"]
     hidden.attrs["validation"] = pd.concat(validation, ignore_index=True) if validation else pd.DataFrame(

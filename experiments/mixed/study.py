@@ -21,6 +21,7 @@ from experiments.mixed.evidence import (
 )
 from experiments.levers import lever_sensitivity
 from experiments.mixed.paths import fit_paths, forecast_baseline, scenario_paths
+from forecast.backtest.executors import Executor, JoblibExecutor
 from forecast.temporal.base import Z80
 
 
@@ -81,7 +82,7 @@ def annual_comparators(annual_forecasts: pd.DataFrame | None, champions: dict[st
 def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot, data: MixedData, client, uri: str,
                     force_promote: bool = False, data_tags: dict[str, str] | None = None,
                     annual: tuple[pd.DataFrame | None, dict[str, str]] = (None, {}),
-                    credit: str | None = None) -> MixedOutcome:
+                    credit: str | None = None, executor: Executor | None = None) -> MixedOutcome:
     from experiments.mixed.publish import publish_mixed
 
     started = time.perf_counter()
@@ -90,7 +91,7 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
     if unchanged is not None:
         return MixedOutcome(study.name, study.registered_model, time.perf_counter() - started,
                            unchanged_version=unchanged)
-    hidden, origins = run_evidence(data, study, n_jobs=config.n_jobs)
+    hidden, origins = run_evidence(data, study, executor or JoblibExecutor(config.n_jobs))
     comparators = annual_comparators(annual[0], annual[1], study)
     if len(comparators):
         comparators = comparators.assign(error=comparators["mean"] - comparators["y"])
