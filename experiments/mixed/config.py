@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from experiments.reconcile_config import IdentityConfig
 
 Approach = Literal["state_space", "chow_lin"]
-Indicator = Literal["usdjpy", "services_total", "services_total_12m"]
+Indicator = Literal["usdjpy", "services_total", "services_total_12m", "wdi_ip_payments"]
 _NAME = r"^[A-Za-z0-9_.-]+$"
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 

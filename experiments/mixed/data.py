@@ -31,6 +31,9 @@ KNOWN_AFTER_DAYS = {"usdjpy": 1, "services_total": 45}
 # mean of the services total carries its level (the digital flows are part of it) without the
 # monthly pattern of travel and transport, which is not the digital items' pattern.
 DERIVED = {"services_total_12m": ("services_total", 12)}
+# Annual indicators, as a monthly step (a twelfth of the year's value in each month): every month
+# of a year becomes known this many days after the year ends (WDI's BoP data: mid next year).
+ANNUAL_KNOWN_AFTER_DAYS = {"wdi_ip_payments": 182}
 
 
 @dataclass
@@ -84,7 +87,10 @@ class MixedData:
             base, window = DERIVED.get(name, (name, 1))
             series = self.indicators[base].dropna()
             if as_of is not None:
-                known = series.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=KNOWN_AFTER_DAYS[base])
+                if base in ANNUAL_KNOWN_AFTER_DAYS:
+                    known = series.index + pd.offsets.YearEnd(0) + pd.Timedelta(days=ANNUAL_KNOWN_AFTER_DAYS[base])
+                else:
+                    known = series.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=KNOWN_AFTER_DAYS[base])
                 series = series[known <= pd.Timestamp(as_of)]
             if window > 1:  # trailing: each month's value uses only months published by then
                 series = series.rolling(window, min_periods=window).mean().dropna()
@@ -93,7 +99,8 @@ class MixedData:
             inside = series.reindex(grid[grid <= series.index[-1]])
             if inside.isna().any():
                 raise ConfigError(f"indicator '{name}' has a gap at {inside.index[inside.isna()][0]:%Y-%m}")
-            columns[name] = series.reindex(grid).ffill()
+            # carried forward from the last known month, also when that month is before the grid
+            columns[name] = series.reindex(series.index.union(grid)).ffill().reindex(grid)
         return pd.DataFrame(columns, index=grid)
 
     def indicator_start(self, names) -> pd.Timestamp | None:
@@ -117,6 +124,13 @@ class MixedData:
         return None if factors is None else tuple(float(f) for f in factors)
 
 
+def annual_as_monthly_step(annual: pd.Series) -> pd.Series:
+    """A calendar-year series (YS index) as months holding a twelfth of their year's value."""
+    annual = annual.dropna()
+    months = pd.date_range(annual.index.min(), annual.index.max() + pd.DateOffset(months=11), freq="MS", name="ds")
+    return (annual.reindex(months, method="ffill") / 12.0).rename(annual.name)
+
+
 def own_months(windows: pd.DataFrame) -> int:
     return int((windows["months"] == 1).sum())
 
@@ -125,7 +139,8 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
     catalog = load_annual_catalog(study.series_catalog, monthly_catalog)
     for name in study.profile_series.values():
         monthly_catalog.spec(name)  # unknown ids fail here
-    indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot)}
+    indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot),
+                  "wdi_ip_payments": annual_as_monthly_step(catalog.build(snapshot, "wdi_ip_charges.payments").values)}
     files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
              *scenario_files(study.scenarios_dir)]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
