@@ -12,12 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
 from forecast.models.registry import available_models, is_global_model
 
 Driver = Literal["usdjpy", "ai_adoption"]
 Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
-_NAME = r"^[A-Za-z0-9_.-]+$"
 
 
 class _Strict(BaseModel):
@@ -77,8 +77,8 @@ class SelectionConfig(_Strict):
 
 
 class AnnualStudyConfig(_Strict):
-    name: str = Field(min_length=1, pattern=_NAME)
-    registered_model: str = Field(min_length=1, pattern=_NAME)
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
+    registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     # null: the files shipped with the package (configs/annual_series.yaml, configs/ai_adoption.yaml,
     # configs/scenarios); relative paths are relative to the directory the refresh runs from.
     series_catalog: Path | None = None

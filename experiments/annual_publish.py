@@ -29,6 +29,7 @@ from experiments.scenarios import BASELINE
 from experiments.tracking import ensure_experiment
 from features.ai_adoption import adoption_index
 from features.atomic import write_text_atomic
+from features.csv_export import write_csv_atomic
 
 PYFUNC_ANNUAL = Path(__file__).with_name("pyfunc_annual.py")
 
@@ -110,12 +111,12 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
         mlflow.log_text(report, "report.html")
 
     out_path = out_dir / f"{study.name}.csv"
-    write_text_atomic(out_path, projections.to_csv(index=False))
+    write_csv_atomic(out_path, projections)
     if len(sensitivity):
-        write_text_atomic(out_dir / f"{study.name}-sensitivity.csv", sensitivity.to_csv(index=False))
+        write_csv_atomic(out_dir / f"{study.name}-sensitivity.csv", sensitivity)
     write_text_atomic(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
-    write_text_atomic(out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers.to_csv(index=False))
-    write_text_atomic(out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board.to_csv(index=False))
+    write_csv_atomic(out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers)
+    write_csv_atomic(out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board)
     report_path = out_dir / f"{study.name}-report.html"
     write_text_atomic(report_path, report)
     return Published(str(version.version), run.info.run_id, out_path, saved_charts, report_path)

@@ -81,12 +81,13 @@ def predict(
     """Print projections from a registered model (default: the monthly-now champion, from the present)."""
     from experiments.predict import load_and_predict
     from features.atomic import write_text_atomic
+    from features.csv_export import csv_text
 
     frame = load_and_predict(model_uri, horizon, series, mlruns_dir, scenario)
     if fmt is OutputFormat.json:
         text = frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
     else:
-        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+        text = csv_text(frame, date_format="%Y-%m-%d")
     if output is None:
         sys.stdout.write(text)
     else:
@@ -94,8 +95,10 @@ def predict(
 
 
 def _one_line(exc: BaseException) -> str:
+    from features.redact import redact_credentials
+
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return redact_credentials(text.splitlines()[0])
 
 
 def main() -> None:

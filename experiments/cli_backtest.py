@@ -15,6 +15,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from features.csv_export import write_csv_atomic
 from features.errors import DataValidationError
 
 # The frequencies the command accepts and their season lengths (quarter/year starts in January).
@@ -91,10 +92,11 @@ def backtest(
 
     output.mkdir(parents=True, exist_ok=True)
     forecasts = result.forecasts.rename(columns={"mean": "yhat"})[OUTPUT_COLUMNS]
-    forecasts.to_csv(output / "forecasts.csv", index=False, date_format="%Y-%m-%d")
+    # exports a spreadsheet may open: atomic, and no text cell (a panel's unique_id) starts a formula
+    write_csv_atomic(output / "forecasts.csv", forecasts, date_format="%Y-%m-%d")
     table = result.metrics()
-    table.to_csv(output / "metrics.csv", index=False)
-    result.skipped.to_csv(output / "skipped.csv", index=False)
+    write_csv_atomic(output / "metrics.csv", table)
+    write_csv_atomic(output / "skipped.csv", result.skipped)
     _print_summary(Console(), table, result.skipped, output)
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from experiments.annual_config import AnnualStudyConfig
 from experiments.mixed.config import MixedStudyConfig
+from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
@@ -72,8 +73,8 @@ class GateConfig(_Strict):
 
 
 class StudyConfig(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    registered_model: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
+    registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     frequency: Literal["monthly", "quarterly", "annual"] = "monthly"
     targets: list[str] = Field(min_length=1)
     exog: list[Literal["usdjpy"]] = ["usdjpy"]

@@ -41,6 +41,7 @@ from experiments.report_html import render_study_report
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
 from features.atomic import write_text_atomic
+from features.csv_export import write_csv_atomic
 from features.sources.boj_api import CREDIT as BOJ_CREDIT
 from features.errors import DeficitError
 from features.exog import attach_exog, usdjpy_monthly
@@ -251,7 +252,7 @@ def run_study(
     # The projections file always holds the champion's view; a challenger's goes beside it.
     suffix = "" if decision.promote else ".challenger"
     out_path = config.output_dir / f"{study.name}{suffix}.csv"
-    write_text_atomic(out_path, projections.to_csv(index=False))
+    write_csv_atomic(out_path, projections)
     outcome = StudyOutcome(
         study=study.name, registered_model=study.registered_model, seconds=time.perf_counter() - started,
         leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,

@@ -8,11 +8,11 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import IdentityConfig
 
 Approach = Literal["state_space", "chow_lin"]
 Indicator = Literal["usdjpy", "services_total", "services_total_12m", "wdi_ip_payments"]
-_NAME = r"^[A-Za-z0-9_.-]+$"
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
@@ -33,8 +33,8 @@ class EvidenceConfig(_Strict):
 
 
 class MixedStudyConfig(_Strict):
-    name: str = Field(min_length=1, pattern=_NAME)
-    registered_model: str = Field(min_length=1, pattern=_NAME)
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
+    registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     # the annual catalogue that names each target's monthly series and published item/flow
     series_catalog: Path | None = None
     scenarios_dir: Path | None = None

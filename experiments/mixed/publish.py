@@ -27,6 +27,7 @@ from experiments.scenarios import BASELINE
 from experiments.tornado import lever_context, with_fx_rows
 from experiments.tracking import ensure_experiment
 from features.atomic import write_text_atomic
+from features.csv_export import write_csv_atomic
 
 PYFUNC_MIXED = Path(__file__).with_name("pyfunc.py")
 INPUT_SCHEMA = Schema([ColSpec("string", "unique_id", required=False), ColSpec("datetime", "ds")])
@@ -116,9 +117,9 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
                                      lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""), levers)
         mlflow.log_text(report, "report.html")
     out_path = out_dir / f"{study.name}.csv"
-    write_text_atomic(out_path, outcome.paths.to_csv(index=False, date_format="%Y-%m-%d"))
-    write_text_atomic(out_dir / f"{study.name}-totals-check.csv", outcome.totals_check.to_csv(index=False))
-    write_text_atomic(out_dir / f"{study.name}-levers-{study.end.year}.csv", levers.to_csv(index=False))
+    write_csv_atomic(out_path, outcome.paths, date_format="%Y-%m-%d")
+    write_csv_atomic(out_dir / f"{study.name}-totals-check.csv", outcome.totals_check)
+    write_csv_atomic(out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
     report_path = out_dir / f"{study.name}-report.html"
     write_text_atomic(report_path, report)
     return Published(str(version.version), run.info.run_id, out_path, report_path)
