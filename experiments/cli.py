@@ -46,6 +46,8 @@ def refresh(
         False, "--dask-local", help="Run the backtests on a Dask LocalCluster (executor.n_workers, else n_jobs workers)."),
     force_promote: bool = typer.Option(False, "--force-promote",
                                        help="Make the new model champion whatever the gate says (recorded as forced)."),
+    wait: bool = typer.Option(False, "--wait", help="If another refresh is running, wait for it to end instead of "
+                                                    "exiting with status 75."),
 ) -> None:
     """Validate data, backtest every model, register the winners and write projections."""
     from rich.console import Console
@@ -59,7 +61,7 @@ def refresh(
     with progress_reporter(err) as progress:
         outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote,
                                notice=notices.append, scheduler_address=scheduler_address,
-                               dask_local=local_cluster)
+                               dask_local=local_cluster, wait=wait)
     out = Console()
     for outcome in outcomes:
         print_outcome(out, outcome)
@@ -116,7 +118,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except DeficitError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, no traceback
         from mlflow.exceptions import MlflowException
 

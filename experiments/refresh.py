@@ -43,7 +43,7 @@ from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tr
 from features.atomic import write_text_atomic
 from features.csv_export import write_csv_atomic
 from features.sources.boj_api import CREDIT as BOJ_CREDIT
-from features.errors import DeficitError
+from features.errors import DeficitError, RefreshBusy
 from features.exog import attach_exog, usdjpy_monthly
 from features.series import build_panel, load_catalog
 from features.snapshot import Snapshot
@@ -285,10 +285,12 @@ def run_refresh(
     notice: Callable[[str], None] | None = None,
     scheduler_address: str | None = None,
     dask_local: bool = False,
+    wait: bool = False,
 ) -> list[StudyOutcome]:
     """Run every study of the config. ``notice`` receives lines the caller must show with the
     results (the BOJ credit line when the figures came from the BOJ API). ``scheduler_address`` /
-    ``dask_local`` override the config's executor (see experiments/refresh_executor.py)."""
+    ``dask_local`` override the config's executor (see experiments/refresh_executor.py). ``wait``:
+    queue behind a refresh that holds the lock instead of failing with RefreshBusy (exit 75)."""
     config, config_hash = load_config(config_path, base)
     if n_jobs is not None:
         config = config.model_copy(update={"n_jobs": n_jobs})
@@ -308,9 +310,10 @@ def run_refresh(
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(config.mlruns_dir / "refresh.lock"))
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=-1 if wait else 0)
     except Timeout:
-        raise DeficitError(f"another refresh is running (lock {lock.lock_file}); try again when it ends") from None
+        raise RefreshBusy(f"another refresh is running (lock {lock.lock_file}); try again when it ends, "
+                          "or pass --wait") from None
     try:
         _http_retry_policy(config)
         client = use_tracking(uri)

@@ -83,8 +83,21 @@ def test_rest_serving_matches_python_api(tmp_path):
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=60) as response:
             served = pd.DataFrame(json.loads(response.read())["predictions"])
+
+        def ask(_: int) -> list[dict]:
+            with urllib.request.urlopen(req, timeout=120) as answer:
+                return json.loads(answer.read())["predictions"]
+
+        # 20 requests at once: every answer equals the first (and so pyfunc.predict, below)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(ask, range(20)))
     finally:
         stop(server)
+    assert len(answers) == 20
+    for answer in answers:
+        pd.testing.assert_frame_equal(pd.DataFrame(answer), served)
     assert list(served.columns) == list(expected.columns)
     assert served["unique_id"].tolist() == expected["unique_id"].tolist()
     assert (pd.to_datetime(served["ds"]).dt.tz_localize(None) == pd.to_datetime(expected["ds"])).all()
