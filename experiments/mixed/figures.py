@@ -137,8 +137,3 @@ def monthly_provenance(snapshot: Snapshot, monthly: SeriesCatalog, series_id: st
     vintage = rows.groupby("ds")["vintage"].max()
     sources = rows.drop_duplicates(["ds", "source_id"]).sort_values("source_id").groupby("ds")["source_id"].agg("+".join)
     return {pd.Timestamp(ds): (sources[ds], str(vintage[ds])) for ds in vintage.index}
-
-
-def last_figure_month(windows: pd.DataFrame) -> pd.Timestamp:
-    return pd.Timestamp(windows["end"].max())
-
