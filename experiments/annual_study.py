@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -65,7 +66,10 @@ def run_annual_study(
 ) -> AnnualOutcome:
     started = time.perf_counter()
     lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
-    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    out = Path(config.output_dir)
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote,
+                                     {"tables/projections.csv": out / f"{study.name}.csv",
+                                      "report.html": out / f"{study.name}-report.html"})
     if unchanged is not None:
         return AnnualOutcome(study.name, study.registered_model, time.perf_counter() - started,
                             unchanged_version=unchanged)

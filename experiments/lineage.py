@@ -42,12 +42,29 @@ def lineage_tags(snapshot, data_tags: dict[str, str] | None, study_sha256: str, 
     }
 
 
-def registered_unchanged(client, registered_model: str, lineage: dict[str, str], force: bool) -> str | None:
+def registered_unchanged(client, registered_model: str, lineage: dict[str, str], force: bool,
+                         outputs=None) -> str | None:
     """The version already registered from the same data and study settings (the refresh has
-    nothing to redo), unless ``force``."""
+    nothing to redo), unless ``force``. ``outputs`` (artifact path in that version's run -> file, or
+    a function of the version giving that mapping): files that are missing (a refresh killed after
+    registering, before writing them) are restored from the run's artifacts, so the files on disk
+    always belong to a registered version."""
     from experiments.model_registry import find_version
 
     if force:
         return None
     done = find_version(client, registered_model, {k: lineage[k] for k in IDEMPOTENCE_KEYS})
-    return None if done is None else str(done.version)
+    if done is None:
+        return None
+    wanted = outputs(done) if callable(outputs) else (outputs or {})
+    missing = {artifact: Path(path) for artifact, path in wanted.items() if not Path(path).exists()}
+    if missing:
+        import tempfile
+
+        from features.atomic import write_bytes_atomic
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for artifact, path in missing.items():
+                local = client.download_artifacts(done.run_id, artifact, tmp)
+                write_bytes_atomic(path, Path(local).read_bytes())
+    return str(done.version)

@@ -29,6 +29,7 @@ from experiments.mixed.study import run_mixed_study
 from experiments.config import RefreshConfig, StudyConfig, load_config
 from experiments.exog_settings import study_exog_options
 from experiments.scenarios import load_scenarios
+from experiments import model_registry as registry
 from experiments.lineage import lineage_tags, registered_unchanged
 from experiments.gate import GateDecision
 from experiments.model_publish import log_forecast_model
@@ -137,7 +138,13 @@ def run_study(
     started = time.perf_counter()
     executor = executor or JoblibExecutor(config.n_jobs)
     lineage = lineage_tags(snapshot, data_tags, study_fingerprint(study, config.series_catalog), config_hash)
-    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    def outputs(version) -> dict[str, Path]:
+        champion = registry.alias_version(client, study.registered_model, "champion")
+        suffix = "" if champion is not None and champion.version == version.version else ".challenger"
+        return {"projections.csv": config.output_dir / f"{study.name}{suffix}.csv",
+                "report.html": config.output_dir / f"{study.name}{suffix}-report.html"}
+
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote, outputs)
     if unchanged is not None:
         return StudyOutcome(study.name, study.registered_model, time.perf_counter() - started,
                            unchanged_version=unchanged)

@@ -96,3 +96,19 @@ def test_twenty_kills_leave_nothing_torn_and_the_next_refresh_succeeds(tmp_path)
     _check_store_and_outputs(tmp_path)
     assert survived == KILLS
     print(f"kills survived: {survived}/{KILLS} (refresh {duration:.1f} s)")
+
+
+def test_files_lost_after_registration_come_back_from_the_registered_run(tmp_path):
+    """A refresh killed after registering but before writing its files: the next refresh finds the
+    version already registered ("nothing to do") and restores the files from that run's artifacts."""
+    config = _config(tmp_path)
+    run = [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config)]
+    first = subprocess.run(run, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    files = {name: (tmp_path / "projections" / name).read_bytes() for name in ("crash.csv", "crash-report.html")}
+    for name in files:
+        (tmp_path / "projections" / name).unlink()
+    second = subprocess.run(run, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0 and "nothing to do" in second.stdout, second.stderr[-2000:]
+    for name, data in files.items():
+        assert (tmp_path / "projections" / name).read_bytes() == data, name

@@ -87,7 +87,10 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
 
     started = time.perf_counter()
     lineage = lineage_tags(snapshot, data_tags, data.fingerprint, config_hash)
-    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote)
+    out = Path(config.output_dir)
+    unchanged = registered_unchanged(client, study.registered_model, lineage, force_promote,
+                                     {"tables/paths.csv": out / f"{study.name}.csv",
+                                      "report.html": out / f"{study.name}-report.html"})
     if unchanged is not None:
         return MixedOutcome(study.name, study.registered_model, time.perf_counter() - started,
                            unchanged_version=unchanged)
