@@ -3,39 +3,25 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from small_refresh import cli_env, write_small_config
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "concurrent-test"
 pytestmark = pytest.mark.slow
 
 
 def _config(tmp: Path) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(textwrap.dedent(f"""
-        mlruns_dir: {tmp / 'mlruns'}
-        series_catalog: {ROOT / 'configs' / 'series.yaml'}
-        output_dir: {tmp / 'projections'}
-        n_jobs: 1
-        studies:
-          - name: concurrent
-            registered_model: {NAME}
-            targets: [digital_proxy.balance, digital_mof3.balance]
-            models: [naive, seasonal_naive, theta]
-            backtest: {{horizon: 6, n_origins: 4}}
-    """), encoding="utf-8")
-    return path
+    return write_small_config(tmp, "concurrent", NAME, ["digital_proxy.balance", "digital_mof3.balance"],
+                              ["naive", "seasonal_naive", "theta"], horizon=6, n_origins=4)
 
 
 def _start_four(tmp: Path, *extra: str) -> list[subprocess.CompletedProcess]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+    env = cli_env()
     procs = [subprocess.Popen([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(_config(tmp)), *extra],
                               cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]

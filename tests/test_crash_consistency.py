@@ -10,15 +10,14 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from small_refresh import cli_env, write_small_config
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "crash-test"
 KILLS = 20
 LINEAGE = ("data_sha256", "study_sha256", "config_sha256", "code_version")
@@ -26,25 +25,7 @@ pytestmark = pytest.mark.slow
 
 
 def _config(tmp: Path) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(textwrap.dedent(f"""
-        mlruns_dir: {tmp / 'mlruns'}
-        series_catalog: {ROOT / 'configs' / 'series.yaml'}
-        output_dir: {tmp / 'projections'}
-        n_jobs: 1
-        studies:
-          - name: crash
-            registered_model: {NAME}
-            targets: [digital_mof3.balance]
-            models: [naive, seasonal_naive]
-            backtest: {{horizon: 3, n_origins: 2}}
-            projection_horizon: 6
-    """), encoding="utf-8")
-    return path
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+    return write_small_config(tmp, "crash", NAME, ["digital_mof3.balance"], ["naive", "seasonal_naive"])
 
 
 def _check_store_and_outputs(tmp: Path) -> None:
@@ -73,14 +54,14 @@ def test_twenty_kills_leave_nothing_torn_and_the_next_refresh_succeeds(tmp_path)
     # how long a whole refresh takes here, to spread the kills over all of its steps
     started = time.monotonic()
     first = subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config)],
-                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+                           cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
     duration = time.monotonic() - started
     survived = 0
     for kill in range(KILLS):
         # --force-promote makes every run do the whole job (same data would otherwise be "nothing to do")
         proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config),
-                                 "--force-promote"], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL,
+                                 "--force-promote"], cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         moment = rng.uniform(0.3, duration)
         try:
@@ -91,7 +72,7 @@ def test_twenty_kills_leave_nothing_torn_and_the_next_refresh_succeeds(tmp_path)
         _check_store_and_outputs(tmp_path)
         survived += 1
     final = subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config),
-                            "--force-promote"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+                            "--force-promote"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr[-2000:]
     _check_store_and_outputs(tmp_path)
     assert survived == KILLS
@@ -103,12 +84,12 @@ def test_files_lost_after_registration_come_back_from_the_registered_run(tmp_pat
     version already registered ("nothing to do") and restores the files from that run's artifacts."""
     config = _config(tmp_path)
     run = [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config)]
-    first = subprocess.run(run, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    first = subprocess.run(run, cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
     files = {name: (tmp_path / "projections" / name).read_bytes() for name in ("crash.csv", "crash-report.html")}
     for name in files:
         (tmp_path / "projections" / name).unlink()
-    second = subprocess.run(run, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    second = subprocess.run(run, cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert second.returncode == 0 and "nothing to do" in second.stdout, second.stderr[-2000:]
     for name, data in files.items():
         assert (tmp_path / "projections" / name).read_bytes() == data, name
