@@ -213,10 +213,15 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | 
     origins = pd.concat([r for r, k in zip(results, kinds) if k == "origin"]
                         + [_benchmarks(data, study, uid, data.totals(uid)) for uid in study.targets],
                         ignore_index=True)
-    origins["error"] = origins["mean"] - origins["y"]
-    origins["scaled_error"] = origins["error"].abs() / (origins["months"]
-                                                        * origins["unique_id"].map(lambda u: monthly_scale(data, u)))
-    return hidden, origins
+    return hidden, with_errors(data, origins)
+
+
+def with_errors(data: MixedData, rows: pd.DataFrame) -> pd.DataFrame:
+    """Origin rows (forecasts of totals) with their ``error`` and ``scaled_error``: |error| per
+    month of the total over the target's MASE scale, so totals of any length compare."""
+    scales = {uid: monthly_scale(data, uid) for uid in rows["unique_id"].unique()}
+    error = rows["mean"] - rows["y"]
+    return rows.assign(error=error, scaled_error=error.abs() / (rows["months"] * rows["unique_id"].map(scales)))
 
 
 # ---- selection, coverage and calibration ------------------------------------------------------------

@@ -18,6 +18,7 @@ from experiments.mixed.config import MixedStudyConfig
 from experiments.mixed.data import MixedData
 from experiments.mixed.evidence import (
     calibration, disaggregation_table, hidden_factors, origin_scores, run_evidence, select_estimators, select_variants,
+    with_errors,
 )
 from experiments.levers import lever_sensitivity
 from experiments.mixed.paths import fit_paths, forecast_baseline, scenario_paths
@@ -97,10 +98,7 @@ def run_mixed_study(study: MixedStudyConfig, config, config_hash: str, snapshot,
     hidden, origins = run_evidence(data, study, executor or JoblibExecutor(config.n_jobs))
     comparators = annual_comparators(annual[0], annual[1], study)
     if len(comparators):
-        comparators = comparators.assign(error=comparators["mean"] - comparators["y"])
-        scale = origins.groupby("unique_id").apply(lambda g: (g["error"].abs() / g["scaled_error"] / g["months"]).median())
-        comparators["scaled_error"] = comparators["error"].abs() / (comparators["months"] * comparators["unique_id"].map(scale))
-        origins = pd.concat([origins, comparators], ignore_index=True)
+        origins = pd.concat([origins, with_errors(data, comparators)], ignore_index=True)
     disaggregation = disaggregation_table(data, study, hidden)
     scores = origin_scores(origins)
     selected = select_variants(study, scores)
