@@ -30,6 +30,7 @@ from forecast.temporal.base import Z80, Z95
 from forecast.temporal.profile import factors_on, seasonal_factors
 from forecast.temporal.windows import check_windows, rounding_sd
 
+
 def monthly_scale(data: MixedData, uid: str) -> float:
     """MASE denominator: mean absolute 12-month difference of the target's monthly figures."""
     months = data.windows[uid]
@@ -37,8 +38,6 @@ def monthly_scale(data: MixedData, uid: str) -> float:
     s = pd.Series(months["value"].to_numpy(), index=pd.DatetimeIndex(months["start"])).asfreq("MS")
     diff = (s - s.shift(12)).abs().dropna()
     return float(diff.mean()) if len(diff) else float(np.abs(s).mean())
-
-
 
 
 # ---- disaggregation --------------------------------------------------------------------------------
@@ -192,8 +191,9 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | 
     """(rebuilt hidden months of every variant, origin forecasts of every variant and benchmark);
     the fits run on ``executor`` (the refresh's: joblib workers or a Dask cluster; default here)."""
     tasks, kinds = [], []
+    totals_of = {uid: data.totals(uid) for uid in study.targets}
     for uid in study.targets:
-        totals = data.totals(uid)
+        totals = totals_of[uid]
         for variant in study_variants(study, uid):
             tasks.append(delayed(_hide_task)(data, study, uid, variant))
             kinds.append("hide")
@@ -211,7 +211,7 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | 
     hidden.attrs["validation"] = pd.concat(validation, ignore_index=True) if validation else pd.DataFrame(
         columns=["unique_id", "method", "validation_mase"])
     origins = pd.concat([r for r, k in zip(results, kinds) if k == "origin"]
-                        + [_benchmarks(data, study, uid, data.totals(uid)) for uid in study.targets],
+                        + [_benchmarks(data, study, uid, totals_of[uid]) for uid in study.targets],
                         ignore_index=True)
     return hidden, with_errors(data, origins)
 
