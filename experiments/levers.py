@@ -162,14 +162,6 @@ class Lever(_Strict):
             raise ConfigError(f"{where}: lever '{self.name}' has a path point in {self.path[-1].year}, past the "
                               f"study's last projected year {last_year}")
 
-    def sources_table(self) -> list[dict]:
-        rows = [{"lever": self.name, "number": name, "unit": f.unit, "low": f.low, "central": f.central,
-                 "high": f.high, "source": s.text()} for name, f in self.factors.items() for s in f.sources]
-        path = ", ".join(f"{p.year}: {p.share:g}" for p in self.path)
-        rows += [{"lever": self.name, "number": "path", "unit": "share of full effect", "low": None,
-                  "central": path, "high": None, "source": s.text()} for s in self.path_sources]
-        return rows
-
 
 def load_lever(path: Path) -> Lever:
     path = Path(path)
