@@ -36,24 +36,33 @@ def tree_rss(process: psutil.Process) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def run_once(config: Path) -> tuple[float, int, int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copytree(ROOT / "configs", work / "configs")
-        command = [str(ROOT / ".venv" / "bin" / "deficit"), "refresh", "--config", str(work / config)]
-        start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def watch(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, int, int]:
+    """Run ``command`` to its end, sampling its process tree's memory every 50 ms:
+    (exit code, stderr, peak summed RSS, peak RSS of the largest process)."""
+    # stderr goes to a file, not a pipe nobody reads while the command runs (a full pipe would block it)
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True)
         watched = psutil.Process(child.pid)
         peak_sum = peak_max = 0
         while child.poll() is None:
             total, largest = tree_rss(watched)
             peak_sum, peak_max = max(peak_sum, total), max(peak_max, largest)
             time.sleep(0.05)
+        errors.seek(0)
+        return child.returncode, errors.read(), peak_sum, peak_max
+
+
+def run_once(config: Path) -> tuple[float, int, int, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copytree(ROOT / "configs", work / "configs")
+        command = [str(ROOT / ".venv" / "bin" / "deficit"), "refresh", "--config", str(work / config)]
+        start = time.perf_counter()
+        code, err, peak_sum, peak_max = watch(command, work)
         elapsed = time.perf_counter() - start
-        _, err = child.communicate()
-        if child.returncode != 0:
-            sys.exit(f"error: deficit refresh failed ({child.returncode}):\n{err[-2000:]}")
-        return elapsed, peak_sum, peak_max, child.returncode
+        if code != 0:
+            sys.exit(f"error: deficit refresh failed ({code}):\n{err[-2000:]}")
+        return elapsed, peak_sum, peak_max, code
 
 
 def main() -> None:

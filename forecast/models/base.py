@@ -21,6 +21,7 @@ subclasses implement only the private hooks ``_fit``, ``_predict`` and optionall
 
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 
 import numpy as np
@@ -223,6 +224,59 @@ def _normal_quantile(p: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(p))
+
+
+class StateSpacePickleMixin:
+    """Pickle a fitted statsmodels state-space result as its model and parameters, not its arrays.
+
+    A fitted SARIMAX result keeps the smoothed states and their covariances for every period
+    (~28 MB for a seasonal model on 255 months), and each registered champion carried them into
+    the MLflow store. Forecasts need only the filter's final state, which re-running the filter
+    with the same parameters reproduces exactly (``extend`` results included: their model starts
+    from the stored state), so the pickle holds ``result_.model`` and ``result_.params`` and
+    unpickling filters once (milliseconds).
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        result = state.get("result_")
+        if result is not None:
+            # a copy: object.__getstate__ hands back the instance's own __dict__
+            state = {**state, "result_": _FilterRecipe(result.model, result.params)}
+        return state
+
+    def __setstate__(self, state):
+        recipe = state.get("result_")
+        if isinstance(recipe, _FilterRecipe):
+            state = {**state, "result_": recipe.rebuild()}
+        super().__setstate__(state)
+
+
+_STATESPACE_CACHES = ("_statespaces", "_kalman_filters", "_kalman_smoothers", "_simulation_smoothers")
+
+
+class _FilterRecipe:
+    __slots__ = ("model", "params")
+
+    def __init__(self, model, params):
+        self.model, self.params = model, params
+
+    def __getstate__(self):
+        # The model's state-space object caches the Cython filter and smoother of the last run,
+        # output arrays included (most of the bytes); a copy without those caches rebuilds them.
+        model, ssm = copy.copy(self.model), copy.copy(self.model.ssm)
+        for cache in _STATESPACE_CACHES:
+            if hasattr(ssm, cache):
+                setattr(ssm, cache, {})
+        model.ssm = ssm
+        return {"model": model, "params": self.params}
+
+    def __setstate__(self, state):
+        self.model, self.params = state["model"], state["params"]
+
+    def rebuild(self):
+        # cov_type "none": as the fits, no parameter covariance (forecast intervals never use it)
+        return self.model.filter(self.params, cov_type="none")
 
 
 def statespace_forecast_frame(result, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame:

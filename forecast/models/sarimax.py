@@ -9,10 +9,10 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-from forecast.models.base import BaseForecaster, statespace_forecast_frame
+from forecast.models.base import BaseForecaster, StateSpacePickleMixin, statespace_forecast_frame
 
 
-class SARIMAXForecaster(BaseForecaster):
+class SARIMAXForecaster(StateSpacePickleMixin, BaseForecaster):
     """SARIMAX(order)(seasonal_order, season_length) with every column of X as a regressor.
 
     The Kalman filter treats NaN observations as missing, so gaps are handled natively.

@@ -12,7 +12,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from forecast.models.base import BaseForecaster, statespace_forecast_frame
+from forecast.models.base import BaseForecaster, StateSpacePickleMixin, statespace_forecast_frame
 
 # statsmodels' trend specifications offered here, with the fewest observations each needs.
 _LEVELS: dict[str, int] = {
@@ -23,7 +23,7 @@ _LEVELS: dict[str, int] = {
 }
 
 
-class LocalTrendForecaster(BaseForecaster):
+class LocalTrendForecaster(StateSpacePickleMixin, BaseForecaster):
     """Unobserved-components trend (``level``) plus, for seasonal data, a fixed seasonal pattern.
 
     Every column of X enters as a regression term estimated by maximum likelihood. Missing periods
