@@ -28,8 +28,8 @@ from experiments.report_annual_html import render_annual_report
 from experiments.scenarios import BASELINE
 from experiments.tracking import ensure_experiment
 from features.ai_adoption import adoption_index
-from features.atomic import write_text_atomic
-from features.csv_export import write_csv_atomic
+from features.atomic import StagedFiles
+from features.csv_export import stage_csv
 
 PYFUNC_ANNUAL = Path(__file__).with_name("pyfunc_annual.py")
 
@@ -62,7 +62,11 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
+    # Registered, then the files: if a file cannot be written (disk full, read-only), none is
+    # replaced and the registry is put back as it was (experiments/model_registry.py).
+    with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged, \
+            tempfile.TemporaryDirectory() as tmp, \
+            mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
         mlflow.set_tags({**lineage, "kind": "annual_refresh"})
         mlflow.log_params({
             "frequency": "annual", "targets": ",".join(study.targets),
@@ -74,29 +78,22 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
             "projection_end": study.projection_end, "scenarios": ",".join(sorted(data.scenarios)),
             "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
         })
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            charts = _charts(study, data, projections, tmp)
-            for chart in charts:
-                mlflow.log_artifact(str(chart), "fan_charts")
-            tables = {"leaderboard.csv": board, "leaderboard_exog_modes.csv": exog_board, "evidence.csv": evidence,
-                      "selection.csv": selection, "skipped.csv": outcome.skipped, "projections.csv": projections,
-                      "provenance.csv": data.provenance, "adoption_index.csv": adoption,
-                      f"backtest_check_{study.check_year}.csv": check,
-                      "scenario_deltas.csv": deltas.reset_index(),
-                      "projections_sensitivity.csv": sensitivity,
-                      f"levers_{study.projection_end}.csv": outcome.levers}
-            for name, frame in tables.items():
-                (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
-                mlflow.log_artifact(str(tmp / name), "tables")
-            mlflow.log_text(note, f"backtest_check_{study.check_year}.md")
-            info = _log_model(estimators, stored, meta, tmp)
-            # Copy the charts next to the projections file (written after the run, like the CSVs).
-            saved_charts = []
-            for chart in charts:
-                target = out_dir / chart.name
-                target.write_bytes(chart.read_bytes())
-                saved_charts.append(target)
+        tmp = Path(tmp)
+        charts = _charts(study, data, projections, tmp)
+        for chart in charts:
+            mlflow.log_artifact(str(chart), "fan_charts")
+        tables = {"leaderboard.csv": board, "leaderboard_exog_modes.csv": exog_board, "evidence.csv": evidence,
+                  "selection.csv": selection, "skipped.csv": outcome.skipped, "projections.csv": projections,
+                  "provenance.csv": data.provenance, "adoption_index.csv": adoption,
+                  f"backtest_check_{study.check_year}.csv": check,
+                  "scenario_deltas.csv": deltas.reset_index(),
+                  "projections_sensitivity.csv": sensitivity,
+                  f"levers_{study.projection_end}.csv": outcome.levers}
+        for name, frame in tables.items():
+            (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
+            mlflow.log_artifact(str(tmp / name), "tables")
+        mlflow.log_text(note, f"backtest_check_{study.check_year}.md")
+        info = _log_model(estimators, stored, meta, tmp)
         version = registry.create_version(
             client, study.registered_model, info.model_uri, run.info.run_id, info.model_id,
             {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
@@ -106,19 +103,22 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
                   f"for a champion/challenger test; the refreshed model replaces the champion")
         registry.promote(client, study.registered_model, str(version.version), reason)
         mlflow.set_tag("registered_model_version", str(version.version))
-        report = render_annual_report(study, outcome, saved_charts, str(version.version), run.info.run_id,
+        report = render_annual_report(study, outcome, charts, str(version.version), run.info.run_id,
                                       lineage["data_vintage"])
         mlflow.log_text(report, "report.html")
-
-    out_path = out_dir / f"{study.name}.csv"
-    write_csv_atomic(out_path, projections)
-    if len(sensitivity):
-        write_csv_atomic(out_dir / f"{study.name}-sensitivity.csv", sensitivity)
-    write_text_atomic(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
-    write_csv_atomic(out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers)
-    write_csv_atomic(out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board)
-    report_path = out_dir / f"{study.name}-report.html"
-    write_text_atomic(report_path, report)
+        # The charts go next to the projections file, with the CSVs.
+        saved_charts = [out_dir / chart.name for chart in charts]
+        for chart, target in zip(charts, saved_charts):
+            staged.write_bytes(target, chart.read_bytes())
+        out_path = out_dir / f"{study.name}.csv"
+        stage_csv(staged, out_path, projections)
+        if len(sensitivity):
+            stage_csv(staged, out_dir / f"{study.name}-sensitivity.csv", sensitivity)
+        staged.write_text(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
+        stage_csv(staged, out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers)
+        stage_csv(staged, out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board)
+        report_path = out_dir / f"{study.name}-report.html"
+        staged.write_text(report_path, report)
     return Published(str(version.version), run.info.run_id, out_path, saved_charts, report_path)
 
 

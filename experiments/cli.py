@@ -48,13 +48,21 @@ def refresh(
                                        help="Make the new model champion whatever the gate says (recorded as forced)."),
     wait: bool = typer.Option(False, "--wait", help="If another refresh is running, wait for it to end instead of "
                                                     "exiting with status 75."),
+    check: bool = typer.Option(False, "--check", help="Only check the config, its scenarios, the local data and "
+                                                      "every study's panel; fetch, run and write nothing."),
 ) -> None:
     """Validate data, backtest every model, register the winners and write projections."""
     from rich.console import Console
 
     from experiments.progress import progress_reporter
-    from experiments.refresh import run_refresh
+    from experiments.refresh import check_refresh, run_refresh
     from experiments.report_console import print_outcome
+
+    if check:
+        checked = check_refresh(config, Path.cwd())
+        studies = len(checked.studies) + len(checked.annual_studies) + len(checked.mixed_frequency_studies)
+        print(f"ok: {config} is valid ({studies} studies; data, scenarios and panels checked; nothing written)")
+        return
 
     err = Console(stderr=True)
     notices: list[str] = []

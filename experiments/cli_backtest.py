@@ -9,9 +9,11 @@ skipped with a reason (``skipped.csv``), not crashed on.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -129,12 +131,17 @@ def _parse_combination(spec: str, models: list[str]) -> tuple[str, str, list[str
 
 
 def read_panel(path: Path, freq: str) -> pd.DataFrame:
-    """The panel at ``path``, checked: ``unique_id`` as text, ``ds`` dates on ``freq``'s grid (one
-    row per series and date), ``y`` and exogenous columns numeric (empty cells are gaps)."""
+    """The panel at ``path``, checked: ``unique_id`` as text, ``ds`` ISO dates on ``freq``'s grid
+    (one row per series and date), ``y`` and exogenous columns numeric (empty cells are gaps)."""
     if not path.is_file():
         raise DataValidationError(f"{path}: no such file")
     try:
-        panel = pd.read_csv(path)
+        with warnings.catch_warnings():
+            # index_col=False: a row with more cells than the header is an error, not an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            panel = pd.read_csv(path, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataValidationError(f"{path}: not a readable CSV (a row has more cells than the header)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataValidationError(f"{path}: not a readable CSV ({first})") from None
@@ -143,27 +150,38 @@ def read_panel(path: Path, freq: str) -> pd.DataFrame:
         raise DataValidationError(f"{path}: missing column(s) {', '.join(missing)} (needs unique_id, ds, y)")
     if panel.empty:
         raise DataValidationError(f"{path}: no rows")
+    panel = panel.reset_index(drop=True)
     panel["unique_id"] = panel["unique_id"].astype(str)
     try:
-        panel["ds"] = pd.to_datetime(panel["ds"])
-    except (ValueError, TypeError):
-        raise DataValidationError(f"{path}: column ds has values that are not dates") from None
+        # ISO 8601 only (2017-01-01, 2017-01): one rule for every row, no guessing day-first or
+        # month-first per element
+        panel["ds"] = pd.to_datetime(panel["ds"], format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        raise DataValidationError(f"{path}: column ds has values that are not ISO 8601 dates (YYYY-MM-DD)") from None
+    _refuse_first(path, panel["ds"].isna(), lambda row: "ds is empty (every row needs its date)")
+    _refuse_first(path, (panel["ds"].dt.year < 1800) | (panel["ds"].dt.year > 2200),
+                  lambda row: f"ds {_date(panel['ds'].iloc[row])} is outside 1800-2200")
     for column in [c for c in panel.columns if c not in ("unique_id", "ds")]:
         values = pd.to_numeric(panel[column], errors="coerce")
-        bad = values.isna() & panel[column].notna()
-        if bad.any():
-            row = int(bad.idxmax())
-            raise DataValidationError(f"{path}: column {column} row {row + 2}: {panel.loc[row, column]!r} is not a number")
+        _refuse_first(path, values.isna() & panel[column].notna(),
+                      lambda row: f"column {column}: {panel[column].iloc[row]!r} is not a number")
         panel[column] = values.astype(float)
     off_grid = panel["ds"] != panel["ds"].dt.to_period(freq.rstrip("S")).dt.start_time
-    if off_grid.any():
-        row = int(off_grid.idxmax())
-        raise DataValidationError(f"{path}: row {row + 2}: ds {panel.loc[row, 'ds']:%Y-%m-%d} is not a {freq} period start")
-    duplicated = panel.duplicated(["unique_id", "ds"])
-    if duplicated.any():
-        row = int(duplicated.idxmax())
-        raise DataValidationError(f"{path}: row {row + 2}: series {panel.loc[row, 'unique_id']!r} repeats ds {panel.loc[row, 'ds']:%Y-%m-%d}")
+    _refuse_first(path, off_grid, lambda row: f"ds {_date(panel['ds'].iloc[row])} is not a {freq} period start")
+    _refuse_first(path, panel.duplicated(["unique_id", "ds"]),
+                  lambda row: f"series {panel['unique_id'].iloc[row]!r} repeats ds {_date(panel['ds'].iloc[row])}")
     return panel
+
+
+def _refuse_first(path: Path, bad: pd.Series, message) -> None:
+    """A DataValidationError naming the file row (header = row 1) of the first ``bad`` row."""
+    rows = np.flatnonzero(bad.to_numpy())
+    if len(rows):
+        raise DataValidationError(f"{path}: row {rows[0] + 2}: {message(int(rows[0]))}")
+
+
+def _date(ts: pd.Timestamp) -> str:
+    return f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}"
 
 
 def _print_summary(console, table: pd.DataFrame, skipped: pd.DataFrame, output: Path) -> None:

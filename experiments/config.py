@@ -166,6 +166,9 @@ class RefreshConfig(_Strict):
     snapshot_dir: Path | None = None
     data: DataConfig = DataConfig()
     output_dir: Path = Path("projections")
+    # Free space the output and store directories must have before a refresh starts (a forced
+    # refresh of configs/default.yaml adds ~9 MB to the store and ~3 MB of outputs).
+    min_free_mb: float = Field(100, ge=0)
     n_jobs: int = Field(2, ge=1)
     executor: ExecutorConfig = ExecutorConfig()
     # Remote tracking servers: MLflow's own HTTP retries, with exponential backoff, before giving up.

@@ -9,7 +9,10 @@ tag ``champion_history`` (JSON list of versions, oldest first) that ``promote`` 
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -111,3 +114,50 @@ def list_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     if _registered(client, name) is None:
         raise RegistryError(f"no registered model named '{name}'")
     return sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
+
+
+@contextmanager
+def unchanged_on_failure(client: MlflowClient, name: str) -> Iterator[None]:
+    """Registry state of ``name`` kept as it was if the block fails: the versions the block created
+    are deleted and the aliases and champion history put back (or the registered model deleted, if
+    the block created it). Publishing registers, then writes the output files; a disk that fills
+    between the two must not leave a champion whose files were never written."""
+    before = _registered(client, name)
+    aliases = dict(before.aliases) if before is not None else {}
+    history_tag = before.tags.get(HISTORY_TAG) if before is not None else None
+    known = {v.version for v in client.search_model_versions(f"name='{name}'")} if before is not None else set()
+    try:
+        yield
+    except BaseException as failure:
+        try:
+            _restore(client, name, before is not None, aliases, history_tag, known)
+        except Exception as exc:  # noqa: BLE001 - the original failure is the one to report
+            # When the store itself failed (unreachable, full), the error line already says so; a
+            # version it registered before failing is complete and tagged, and the next refresh
+            # restores that version's output files from its run.
+            if not isinstance(failure, MlflowException):
+                print(f"warning: could not undo the registration of '{name}' after a failed publish: "
+                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        raise
+
+
+def _restore(client: MlflowClient, name: str, existed: bool, aliases: dict, history_tag: str | None,
+             known: set) -> None:
+    if not existed:
+        if _registered(client, name) is not None:
+            client.delete_registered_model(name)
+        return
+    for version in client.search_model_versions(f"name='{name}'"):
+        if version.version not in known:
+            client.delete_model_version(name, version.version)
+    current = client.get_registered_model(name)
+    for alias in set(current.aliases) - set(aliases):
+        client.delete_registered_model_alias(name, alias)
+    for alias, version in aliases.items():
+        if current.aliases.get(alias) != version:
+            client.set_registered_model_alias(name, alias, str(version))
+    if history_tag is None:
+        if HISTORY_TAG in current.tags:
+            client.delete_registered_model_tag(name, HISTORY_TAG)
+    elif current.tags.get(HISTORY_TAG) != history_tag:
+        client.set_registered_model_tag(name, HISTORY_TAG, history_tag)

@@ -41,13 +41,14 @@ from experiments.refresh_executor import backtest_executor, check_scheduler, exe
 from experiments.report_html import render_study_report
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
-from features.atomic import write_text_atomic
-from features.csv_export import write_csv_atomic
+from features.atomic import StagedFiles, check_writable_dir
+from features.csv_export import stage_csv
 from features.sources.boj_api import CREDIT as BOJ_CREDIT
 from features.errors import DeficitError, RefreshBusy
 from features.exog import attach_exog, usdjpy_monthly
 from features.series import build_panel, load_catalog
 from features.snapshot import Snapshot
+from features.vintage_snapshot import select_data
 from forecast.backtest.engine import BacktestSettings, cross_validate
 from forecast.backtest.ensemble import add_selected_ensemble, select_members
 from forecast.backtest.exog_report import exog_mode_board
@@ -228,51 +229,73 @@ def run_study(
     }
 
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as parent:
-        mlflow.set_tags({**lineage, "kind": "refresh"})
-        mlflow.log_params({
-            "frequency": study.frequency, "targets": ",".join(study.targets), "models": ",".join(study.models),
-            "horizon": bt.horizon, "n_origins": bt.n_origins, "step": bt.step, "refit_every": bt.refit_every,
-            "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
-            "exog_mode": bt.exog_mode, "publication_lag_days": bt.publication_lag_days,
-            "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
-            "executor": executor_label(config),
-            "gate_alpha": study.gate.alpha, "warm_start": bt.warm_start, "origins_per_task": bt.origins_per_task,
-            "reconcile": "off" if plan is None else plan["method"],
-        })
-        dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
-        mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
-        log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, result.metrics(),
-                       result.metrics_by_horizon(), study.model_params, champions)
-        mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
-        mlflow.log_text(exog_board.to_csv(index=False), "leaderboard_exog_modes.csv")
-        mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
-        mlflow.log_text(projections.to_csv(index=False), "projections.csv")
-        if reconciliation is not None:
-            mlflow.log_text(reconciliation.to_csv(index=False), "reconciliation_backtest.csv")
-        mlflow.set_tags(decision.tags())
-        info = log_forecast_model(estimators, meta, known_fx)
-        registration = register_candidate(client, study.registered_model, info.model_uri, parent.info.run_id,
-                                          info.model_id, version_tags, decision, previous)
-        mlflow.set_tag("registered_model_version", str(registration.version.version))
+    # Registered, then the files: if a file cannot be written (disk full, read-only), none is
+    # replaced and the registry is put back as it was (experiments/model_registry.py).
+    with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as parent:
+            mlflow.set_tags({**lineage, "kind": "refresh"})
+            mlflow.log_params({
+                "frequency": study.frequency, "targets": ",".join(study.targets), "models": ",".join(study.models),
+                "horizon": bt.horizon, "n_origins": bt.n_origins, "step": bt.step, "refit_every": bt.refit_every,
+                "metric": bt.metric, "ensemble_k": study.ensemble.k, "ensemble_method": study.ensemble.method,
+                "exog_mode": bt.exog_mode, "publication_lag_days": bt.publication_lag_days,
+                "compare_exog_modes": ",".join(bt.compare_exog_modes), "n_jobs": config.n_jobs, "gate_margin": study.gate.margin,
+                "executor": executor_label(config),
+                "gate_alpha": study.gate.alpha, "warm_start": bt.warm_start, "origins_per_task": bt.origins_per_task,
+                "reconcile": "off" if plan is None else plan["method"],
+            })
+            dataset = mlflow.data.from_pandas(panel, name=f"{study.name}-panel", targets="y")
+            mlflow.log_input(dataset, context="training", tags={"data_vintage": snapshot.vintage})
+            log_child_runs(client, experiment_id, parent.info.run_id, result.forecasts, result.metrics(),
+                           result.metrics_by_horizon(), study.model_params, champions)
+            mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
+            mlflow.log_text(exog_board.to_csv(index=False), "leaderboard_exog_modes.csv")
+            mlflow.log_text(result.skipped.to_csv(index=False), "skipped.csv")
+            mlflow.log_text(projections.to_csv(index=False), "projections.csv")
+            if reconciliation is not None:
+                mlflow.log_text(reconciliation.to_csv(index=False), "reconciliation_backtest.csv")
+            mlflow.set_tags(decision.tags())
+            info = log_forecast_model(estimators, meta, known_fx)
+            registration = register_candidate(client, study.registered_model, info.model_uri, parent.info.run_id,
+                                              info.model_id, version_tags, decision, previous)
+            mlflow.set_tag("registered_model_version", str(registration.version.version))
 
-    # The projections file always holds the champion's view; a challenger's goes beside it.
-    suffix = "" if decision.promote else ".challenger"
-    out_path = config.output_dir / f"{study.name}{suffix}.csv"
-    write_csv_atomic(out_path, projections)
-    outcome = StudyOutcome(
-        study=study.name, registered_model=study.registered_model, seconds=time.perf_counter() - started,
-        leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,
-        metric=bt.metric, version=str(registration.version.version), decision=decision,
-        parent_run_id=parent.info.run_id, projections_path=out_path,
-        exog_board=exog_board, publication_lag_days=bt.publication_lag_days, reconciliation=reconciliation,
-    )
-    html = render_study_report(outcome, panel, result.metrics_by_horizon(), settings, snapshot.vintage, credit)
-    outcome.report_path = config.output_dir / f"{study.name}{suffix}-report.html"
-    write_text_atomic(outcome.report_path, html)
-    client.log_text(parent.info.run_id, html, "report.html")
+        # The projections file always holds the champion's view; a challenger's goes beside it.
+        suffix = "" if decision.promote else ".challenger"
+        out_path = config.output_dir / f"{study.name}{suffix}.csv"
+        stage_csv(staged, out_path, projections)
+        outcome = StudyOutcome(
+            study=study.name, registered_model=study.registered_model, seconds=time.perf_counter() - started,
+            leaderboard=board, projections=projections, skipped=result.skipped, champions=champions,
+            metric=bt.metric, version=str(registration.version.version), decision=decision,
+            parent_run_id=parent.info.run_id, projections_path=out_path,
+            exog_board=exog_board, publication_lag_days=bt.publication_lag_days, reconciliation=reconciliation,
+        )
+        html = render_study_report(outcome, panel, result.metrics_by_horizon(), settings, snapshot.vintage, credit)
+        outcome.report_path = config.output_dir / f"{study.name}{suffix}-report.html"
+        client.log_text(parent.info.run_id, html, "report.html")
+        staged.write_text(outcome.report_path, html)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _study_inputs(config: RefreshConfig, snapshot: Snapshot) -> tuple[dict, dict, dict]:
+    """Every study's panel and figures, built up front: unknown series and bad data fail here,
+    before any write."""
+    catalog = load_catalog(config.series_catalog)
+    study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}
+    annual_data = prepare_annual_studies(config, snapshot, catalog)  # annual studies: same rule
+    mixed_data = {s.name: prepare_mixed(snapshot, catalog, s) for s in config.mixed_frequency_studies}
+    return study_data, annual_data, mixed_data
+
+
+def check_refresh(config_path: Path, base: Path | None = None) -> RefreshConfig:
+    """What ``run_refresh`` checks before its first write (the config, its scenarios, the local data
+    and every study's panel), without fetching, running or writing anything. Returns the config."""
+    config, _ = load_config(config_path, base)
+    selection = select_data(config.snapshot_dir, config.data.dir, config.data.vintage)
+    _study_inputs(config, selection.snapshot)
+    return config
 
 
 def _http_retry_policy(config: RefreshConfig) -> None:
@@ -303,15 +326,14 @@ def run_refresh(
         config = config.model_copy(update={"n_jobs": n_jobs})
     config = with_cli_flags(config, scheduler_address, dask_local)
     check_scheduler(config)  # before the data step, which may store a fetched vintage
+    # A read-only or nearly full disk is refused here, before any work or write.
+    check_writable_dir(config.output_dir, config.min_free_mb, "output directory")
+    check_writable_dir(config.mlruns_dir, config.min_free_mb, "MLflow store directory")
     refresh_data = prepare_data(config, warn=lambda message: print(message, file=sys.stderr))
-    snapshot = refresh_data.selection.snapshot
     if refresh_data.from_boj_api and notice is not None:
         notice(BOJ_CREDIT)
-    catalog = load_catalog(config.series_catalog)
-    # Build every panel up front: unknown series and bad data fail here, before any write.
-    study_data = {study.name: _study_data(snapshot, catalog, study) for study in config.studies}
-    annual_data = prepare_annual_studies(config, snapshot, catalog)  # annual studies: same rule
-    mixed_data = {s.name: prepare_mixed(snapshot, catalog, s) for s in config.mixed_frequency_studies}
+    study_data, annual_data, mixed_data = _study_inputs(config, refresh_data.selection.snapshot)
+    snapshot = refresh_data.selection.snapshot
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)

@@ -15,3 +15,7 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # "View
 
 logging.getLogger("prophet.plot").disabled = True  # "Importing plotly failed" at import: we plot with matplotlib
 logging.getLogger("cmdstanpy").disabled = True  # "Chain [1] start processing" on every Prophet fit
+# On a database error (say, a full disk) MLflow's sqlite store logs the error with its traceback,
+# then raises it as an MlflowException, which the CLI reports as its one `error:` line.
+logging.getLogger("mlflow.store.db.utils").addFilter(
+    lambda record: not record.getMessage().startswith("SQLAlchemy database error."))

@@ -36,3 +36,8 @@ def csv_text(frame: pd.DataFrame, **kwargs) -> str:
 def write_csv_atomic(path: Path, frame: pd.DataFrame, **kwargs) -> None:
     """An export written atomically (features/atomic.py) with formula-safe text cells."""
     write_text_atomic(Path(path), csv_text(frame, **kwargs))
+
+
+def stage_csv(staged, path: Path, frame: pd.DataFrame, **kwargs) -> None:
+    """``write_csv_atomic`` into a ``features.atomic.StagedFiles`` set."""
+    staged.write_text(Path(path), csv_text(frame, **kwargs))

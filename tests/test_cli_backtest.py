@@ -98,8 +98,11 @@ def test_quarterly_panel(tmp_path):
     ('unique_id,ds,y\na,2020-01-01,"1\n', "not a readable CSV"),
     ("", "not a readable CSV"),
     ("series,ds,value\na,2020-01-01,1\n", "missing column(s) unique_id, y"),
-    ("unique_id,ds,y\na,someday,1\n", "not dates"),
-    ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,n/a?\n", "column y row 3: 'n/a?' is not a number"),
+    ("unique_id,ds,y\na,someday,1\n", "not ISO 8601 dates"),
+    ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,n/a?\n", "row 3: column y: 'n/a?' is not a number"),
+    ("unique_id,ds,y\nc,d,2000-01-01,100.0\n", "a row has more cells than the header"),
+    ("unique_id,ds,y\na,,1\n", "row 2: ds is empty"),
+    ("unique_id,ds,y\na,0000-01-01,1\n", "row 2: ds 0000-01-01 is outside 1800-2200"),
     ("unique_id,ds,y\na,2020-01-15,1\n", "row 2: ds 2020-01-15 is not a MS period start"),
     ("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n", "row 3: series 'a' repeats ds 2020-01-01"),
 ])

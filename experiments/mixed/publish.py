@@ -26,8 +26,8 @@ from experiments.report_html import png_data, render_template
 from experiments.scenarios import BASELINE
 from experiments.tornado import lever_context, with_fx_rows
 from experiments.tracking import ensure_experiment
-from features.atomic import write_text_atomic
-from features.csv_export import write_csv_atomic
+from features.atomic import StagedFiles
+from features.csv_export import stage_csv
 
 PYFUNC_MIXED = Path(__file__).with_name("pyfunc.py")
 INPUT_SCHEMA = Schema([ColSpec("string", "unique_id", required=False), ColSpec("datetime", "ds")])
@@ -71,57 +71,60 @@ def publish_mixed(study: MixedStudyConfig, config, client, uri: str, lineage: di
     meta = study_meta(study, data, outcome, lineage)
     levers = lever_table(study, outcome)
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
-        mlflow.set_tags({**lineage, "kind": "mixed_frequency_refresh"})
-        mlflow.log_params({
-            "frequency": "monthly (mixed-frequency figures)", "targets": ",".join(study.targets),
-            "approaches": ",".join(study.approaches), "indicators": ",".join(study.indicators),
-            "origins": ",".join(map(str, study.evidence.origins)),
-            "hidden_months": f"{study.evidence.hide_first}..{study.evidence.hide_last}",
-            "projection_end": study.projection_end, "calibration_factor": round(outcome.factor, 6),
-            **{f"forecast_model.{uid}": name for uid, name in outcome.selected.items()},
-            **{f"estimate_model.{uid}": name for uid, name in outcome.estimators.items()},
-            **{f"estimate_factor.{uid}": round(f, 6) for uid, f in outcome.estimate_factors.items()},
-        })
-        _log_metrics(outcome)
-        chart = paths_chart_png(outcome.paths, _totals(data, study), {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets})
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            tables = {"paths.csv": outcome.paths, "totals_check.csv": outcome.totals_check,
-                      "disaggregation.csv": outcome.disaggregation, "origins.csv": outcome.origins,
-                      "origin_scores.csv": outcome.scores, "coverage.csv": outcome.coverage,
-                      "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()]),
-                      f"levers_{study.end.year}.csv": levers}
-            for name, frame in tables.items():
-                (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
-                mlflow.log_artifact(str(tmp / name), "tables")
-            (tmp / "paths-chart.png").write_bytes(chart)
-            mlflow.log_artifact(str(tmp / "paths-chart.png"))
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(PYFUNC_MIXED), artifacts={"paths": str(tmp / "paths.csv")},
-                signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
-                input_example=pd.DataFrame({"unique_id": study.targets,
-                                            "ds": [pd.Timestamp(meta["targets"][u]["first_forecast"]) for u in study.targets]}),
-                pip_requirements=PIP_REQUIREMENTS, metadata=meta,
+    # Registered, then the files: if a file cannot be written (disk full, read-only), none is
+    # replaced and the registry is put back as it was (experiments/model_registry.py).
+    with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
+            mlflow.set_tags({**lineage, "kind": "mixed_frequency_refresh"})
+            mlflow.log_params({
+                "frequency": "monthly (mixed-frequency figures)", "targets": ",".join(study.targets),
+                "approaches": ",".join(study.approaches), "indicators": ",".join(study.indicators),
+                "origins": ",".join(map(str, study.evidence.origins)),
+                "hidden_months": f"{study.evidence.hide_first}..{study.evidence.hide_last}",
+                "projection_end": study.projection_end, "calibration_factor": round(outcome.factor, 6),
+                **{f"forecast_model.{uid}": name for uid, name in outcome.selected.items()},
+                **{f"estimate_model.{uid}": name for uid, name in outcome.estimators.items()},
+                **{f"estimate_factor.{uid}": round(f, 6) for uid, f in outcome.estimate_factors.items()},
+            })
+            _log_metrics(outcome)
+            chart = paths_chart_png(outcome.paths, _totals(data, study), {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets})
+            with tempfile.TemporaryDirectory() as tmp:
+                tmp = Path(tmp)
+                tables = {"paths.csv": outcome.paths, "totals_check.csv": outcome.totals_check,
+                          "disaggregation.csv": outcome.disaggregation, "origins.csv": outcome.origins,
+                          "origin_scores.csv": outcome.scores, "coverage.csv": outcome.coverage,
+                          "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()]),
+                          f"levers_{study.end.year}.csv": levers}
+                for name, frame in tables.items():
+                    (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
+                    mlflow.log_artifact(str(tmp / name), "tables")
+                (tmp / "paths-chart.png").write_bytes(chart)
+                mlflow.log_artifact(str(tmp / "paths-chart.png"))
+                info = mlflow.pyfunc.log_model(
+                    name="model", python_model=str(PYFUNC_MIXED), artifacts={"paths": str(tmp / "paths.csv")},
+                    signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
+                    input_example=pd.DataFrame({"unique_id": study.targets,
+                                                "ds": [pd.Timestamp(meta["targets"][u]["first_forecast"]) for u in study.targets]}),
+                    pip_requirements=PIP_REQUIREMENTS, metadata=meta,
+                )
+            version = registry.create_version(
+                client, study.registered_model, info.model_uri, run.info.run_id, info.model_id,
+                {**lineage, "selection": json.dumps({"forecast": outcome.selected, "estimate": outcome.estimators},
+                                                    sort_keys=True)},
+                description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
             )
-        version = registry.create_version(
-            client, study.registered_model, info.model_uri, run.info.run_id, info.model_id,
-            {**lineage, "selection": json.dumps({"forecast": outcome.selected, "estimate": outcome.estimators},
-                                                sort_keys=True)},
-            description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
-        )
-        registry.promote(client, study.registered_model, str(version.version),
-                         "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion")
-        mlflow.set_tag("registered_model_version", str(version.version))
-        report = render_mixed_report(study, data, outcome, chart, str(version.version), run.info.run_id,
-                                     lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""), levers)
-        mlflow.log_text(report, "report.html")
-    out_path = out_dir / f"{study.name}.csv"
-    write_csv_atomic(out_path, outcome.paths, date_format="%Y-%m-%d")
-    write_csv_atomic(out_dir / f"{study.name}-totals-check.csv", outcome.totals_check)
-    write_csv_atomic(out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
-    report_path = out_dir / f"{study.name}-report.html"
-    write_text_atomic(report_path, report)
+            registry.promote(client, study.registered_model, str(version.version),
+                             "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion")
+            mlflow.set_tag("registered_model_version", str(version.version))
+            report = render_mixed_report(study, data, outcome, chart, str(version.version), run.info.run_id,
+                                         lineage.get("data_vintage", ""), credit, lineage.get("data_vintage_id", ""), levers)
+            mlflow.log_text(report, "report.html")
+        out_path = out_dir / f"{study.name}.csv"
+        stage_csv(staged, out_path, outcome.paths, date_format="%Y-%m-%d")
+        stage_csv(staged, out_dir / f"{study.name}-totals-check.csv", outcome.totals_check)
+        stage_csv(staged, out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
+        report_path = out_dir / f"{study.name}-report.html"
+        staged.write_text(report_path, report)
     return Published(str(version.version), run.info.run_id, out_path, report_path)
 
 
