@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from matplotlib.ticker import MaxNLocator
 
 from experiments.fan_charts import pyplot
 from experiments.report_console import BASELINE, target_summary
@@ -73,6 +74,7 @@ def horizon_chart_png(by_h: pd.DataFrame, metric: str) -> str:
             ax.plot(rows["h"], rows[metric], lw=1.5 if model == BASELINE else 1, label=model,
                     ls="--" if model == BASELINE else "-")
         ax.set_title(uid, fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # horizons are whole periods
         ax.set_xlabel("horizon", fontsize=7)
         ax.set_ylabel(metric.upper(), fontsize=7)
         ax.tick_params(labelsize=6)

@@ -26,7 +26,8 @@ def log_child_runs(
     model_params: dict[str, dict],
     champions: dict[str, str],
 ) -> dict[tuple[str, str], str]:
-    """Create the child runs; return their ids by (unique_id, model).
+    """Create the child runs, one per (target, model) row of ``metrics`` (the leaderboard: figures
+    on the folds the comparable models share); return their ids by (unique_id, model).
 
     Uses the client's batch calls rather than the fluent API: 60+ runs per refresh, and one
     ``log_batch`` per run keeps the tracking-store round trips to a handful each.

@@ -60,9 +60,8 @@ def refresh_in(tmp: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("annual")
-    return tmp, refresh_in(tmp)
+def refreshed(annual_refresh):
+    return annual_refresh
 
 
 def test_refresh_reports_evidence_check_and_registers_the_annual_model(refreshed):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
-from test_annual_e2e import ANNUAL, refresh_in
+from test_annual_e2e import ANNUAL
 
 pytestmark = pytest.mark.slow
 TARGETS = ("digital_mof3.balance", "digital_mof3.receipts", "digital_mof3.payments")
@@ -13,9 +13,8 @@ SCENARIOS = ("baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("annual_report")
-    refresh_in(tmp)
+def report(annual_refresh):
+    tmp, _ = annual_refresh  # the refresh of tests/test_annual_e2e.py (conftest.py)
     return tmp, (tmp / "projections" / "dda-report.html").read_text(encoding="utf-8")
 
 
@@ -49,3 +48,17 @@ def test_report_embeds_the_study_charts_and_is_logged_to_the_run(report):
     logged = mlflow.artifacts.load_text(f"runs:/{version.run_id}/report.html")
     assert logged == html
     assert not list((tmp / "projections").glob(".dda-report.html.*"))  # atomic write: no temporary left
+
+
+def test_report_reads_cleanly_in_a_browser(report, tmp_path):
+    """In headless Chromium: no console errors, every fan chart decoded, one selection row per
+    target; screenshot in build/screenshots/annual-report.png."""
+    from browser import assert_reads_cleanly, chromium, open_report
+
+    tmp, _ = report
+    path = tmp / "projections" / "dda-report.html"
+    with chromium(tmp_path / "profile") as driver:
+        page = open_report(driver, path, "annual-report")
+        assert_reads_cleanly(page, path, min_images=len(TARGETS))
+        text = driver.find_element("tag name", "body").text
+        assert all(target in text for target in TARGETS)

@@ -192,3 +192,16 @@ def test_every_scenario_moves_2030_by_what_its_yaml_implies(refreshed):
         assert got == pytest.approx(expected, abs=1e-6), path.stem
         if path.stem != "baseline":
             assert abs(got) > 100, f"{path.stem} equals the baseline in 2030"
+
+
+def test_report_reads_cleanly_in_a_browser(refreshed, tmp_path):
+    """In headless Chromium: no console errors, the paths chart decoded, the registered version
+    named; screenshot in build/screenshots/mixed-report.png."""
+    from browser import assert_reads_cleanly, chromium, open_report
+
+    tmp, _, _ = refreshed
+    path = tmp / "projections" / f"{NAME}-report.html"
+    with chromium(tmp_path / "profile") as driver:
+        page = open_report(driver, path, "mixed-report")
+        assert_reads_cleanly(page, path, min_images=1)
+        assert NAME in driver.find_element("tag name", "body").text

@@ -85,6 +85,47 @@ def test_refresh_prints_leaderboard_and_registers_champion(refreshed):
     assert registry_state(tmp) == [(MODEL, "1", {"champion": "1"})]
 
 
+
+def test_report_in_a_browser_matches_the_registry_and_mlflow(refreshed, tmp_path):
+    """The report as a reader sees it, in headless Chromium (tests/browser.py): no console errors,
+    both charts decoded, one leaderboard row per model and target, the champion the registry
+    names, and every leaderboard figure equal to the metric logged to MLflow for that run.
+    Full-page screenshot: build/screenshots/study-report.png."""
+    from browser import assert_reads_cleanly, chromium, open_report, table_after
+    from mlflow.tracking import MlflowClient
+
+    from experiments.report_html import METRIC_COLUMNS
+
+    tmp, _ = refreshed
+    uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    champion = client.get_model_version_by_alias(MODEL, "champion")
+    parent = client.get_run(champion.run_id)
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{champion.run_id}'")
+    logged = {(c.data.tags["unique_id"], c.data.tags["model"]): c.data.metrics for c in children}
+    recipe = json.loads(champion.tags["recipe"])
+    report = tmp / "projections" / "dd-report.html"
+
+    with chromium(tmp_path / "profile") as driver:
+        page = open_report(driver, report, "study-report")
+        assert_reads_cleanly(page, report, min_images=2)  # fan charts, error by horizon
+        header = driver.find_element("css selector", "table.meta").text
+        assert f"{MODEL} version {champion.version} (@champion)" in header and champion.run_id in header
+        champions = {row[0]: row[1] for row in table_after(driver, "Champion per target")}
+        assert champions == {uid: spec["model"] for uid, spec in recipe.items()}
+        board = table_after(driver, "Leaderboard")
+
+    keys = [(row[0], row[2]) for row in board]
+    assert len(keys) == len(set(keys)) == 2 * 6  # targets x models (naive ... ensemble)
+    assert set(keys) == set(logged)
+    for row in board:
+        metrics = logged[(row[0], row[2])]
+        for name, shown in zip(METRIC_COLUMNS, row[3:3 + len(METRIC_COLUMNS)]):
+            if shown == "—":
+                assert name not in metrics, (row, name)
+            else:
+                assert float(shown) == pytest.approx(metrics[name], abs=5e-4), (row, name)
+
 def test_projections_file_starts_after_last_observation(refreshed):
     tmp, _ = refreshed
     proj = pd.read_csv(tmp / "projections" / "dd.csv", parse_dates=["ds"])
