@@ -92,30 +92,25 @@ def assert_one_clean_error(run: subprocess.CompletedProcess, code: int | None, *
         assert word.lower() in errors[0].lower(), errors[0]
 
 
-def test_read_only_output_directory(tmp_path):
-    with tmpfs(tmp_path / "out", 16) as out:
-        cfg = config(tmp_path, out / "projections", tmp_path / "mlruns", min_free_mb=1)
+def test_read_only_output_and_store_directories(tmp_path):
+    with tmpfs(tmp_path / "out", 16) as out, tmpfs(tmp_path / "store", 16) as store:
+        cfg = config(tmp_path, out / "projections", store / "mlruns", min_free_mb=1)
         first = refresh(cfg)
         assert first.returncode == 0, first.stderr[-2000:]
-        before, outputs = registry_state(tmp_path / "mlruns"), files(out / "projections")
+        before, outputs = registry_state(store / "mlruns"), files(out / "projections")
+
         remount_read_only(out)
         run = refresh(cfg, "--force-promote")
         assert_one_clean_error(run, 74, "read-only", "output directory")
-        assert registry_state(tmp_path / "mlruns") == before
+        assert registry_state(store / "mlruns") == before
         assert files(out / "projections") == outputs
 
-
-def test_read_only_store_directory(tmp_path):
-    with tmpfs(tmp_path / "store", 16) as store:
-        cfg = config(tmp_path, tmp_path / "projections", store / "mlruns", min_free_mb=1)
-        first = refresh(cfg)
-        assert first.returncode == 0, first.stderr[-2000:]
-        before, outputs = registry_state(store / "mlruns"), files(tmp_path / "projections")
+        subprocess.run(["mount", "-o", "remount,rw", str(out)], check=True, capture_output=True)
         remount_read_only(store)
         run = refresh(cfg, "--force-promote")
         assert_one_clean_error(run, 74, "read-only", "store")
         assert registry_state(store / "mlruns") == before
-        assert files(tmp_path / "projections") == outputs
+        assert files(out / "projections") == outputs
 
 
 def test_full_output_disk_is_refused_up_front_and_a_disk_that_fills_while_publishing_undoes_the_registration(tmp_path):
