@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from matplotlib.ticker import MaxNLocator
 
 from experiments.fan_charts import pyplot
 from experiments.report_console import BASELINE, target_summary
@@ -67,6 +66,8 @@ def fan_chart_png(panel: pd.DataFrame, projections: pd.DataFrame) -> str:
 
 
 def horizon_chart_png(by_h: pd.DataFrame, metric: str) -> str:
+    from matplotlib.ticker import MaxNLocator
+
     targets = sorted(by_h["unique_id"].unique())
     fig, axes = _grid(len(targets))
     for ax, uid in zip(axes, targets, strict=False):

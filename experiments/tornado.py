@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from experiments.fan_charts import pyplot
 
 
 def tornado_png(table: pd.DataFrame, title: str) -> bytes:
     """Horizontal bars from each row's ``low`` to its ``high`` effect (億円), widest on top; a row's
     ``central`` effect is marked. ``table``: lever, low, central, high."""
     rows = table.assign(width=(table["high"] - table["low"]).abs()).sort_values("width")
+    plt = pyplot()  # imported on first use: most commands draw nothing
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.4))
     y = range(len(rows))
     lo = rows[["low", "high"]].min(axis=1)

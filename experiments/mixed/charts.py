@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from experiments.fan_charts import pyplot
 
 
 def paths_chart_png(paths: pd.DataFrame, totals: dict[str, pd.DataFrame], labels: dict[str, str]) -> bytes:
@@ -17,6 +15,7 @@ def paths_chart_png(paths: pd.DataFrame, totals: dict[str, pd.DataFrame], labels
     as its monthly average over its window (a horizontal bar)."""
     base = paths[paths["scenario"] == "baseline"]
     targets = list(dict.fromkeys(base["unique_id"]))
+    plt = pyplot()  # imported on first use: most commands draw nothing
     fig, axes = plt.subplots(len(targets), 1, figsize=(11, 3.2 * len(targets)), squeeze=False)
     for ax, uid in zip(axes[:, 0], targets):
         rows = base[base["unique_id"] == uid].set_index("ds")
