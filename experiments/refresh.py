@@ -334,8 +334,8 @@ def run_refresh(
     refresh_data = prepare_data(config, warn=lambda message: print(message, file=sys.stderr))
     if refresh_data.from_boj_api and notice is not None:
         notice(BOJ_CREDIT)
-    study_data, annual_data, mixed_data = _study_inputs(config, refresh_data.selection.snapshot)
     snapshot = refresh_data.selection.snapshot
+    study_data, annual_data, mixed_data = _study_inputs(config, snapshot)
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)

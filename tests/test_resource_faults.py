@@ -83,6 +83,13 @@ def files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file() and p.name != "filler.bin"}
 
 
+def published(cfg: Path, mlruns: Path, outputs: Path) -> tuple[tuple, dict[str, bytes]]:
+    """Run a first, successful refresh; return the registry state and output files it left."""
+    first = refresh(cfg)
+    assert first.returncode == 0, first.stderr[-2000:]
+    return registry_state(mlruns), files(outputs)
+
+
 def assert_one_clean_error(run: subprocess.CompletedProcess, code: int | None, *words: str) -> None:
     assert run.returncode != 0 and (code is None or run.returncode == code), (run.returncode, run.stderr[-2000:])
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
@@ -95,9 +102,7 @@ def assert_one_clean_error(run: subprocess.CompletedProcess, code: int | None, *
 def test_read_only_output_and_store_directories(tmp_path):
     with tmpfs(tmp_path / "out", 16) as out, tmpfs(tmp_path / "store", 16) as store:
         cfg = config(tmp_path, out / "projections", store / "mlruns", min_free_mb=1)
-        first = refresh(cfg)
-        assert first.returncode == 0, first.stderr[-2000:]
-        before, outputs = registry_state(store / "mlruns"), files(out / "projections")
+        before, outputs = published(cfg, store / "mlruns", out / "projections")
 
         remount_read_only(out)
         run = refresh(cfg, "--force-promote")
@@ -116,9 +121,7 @@ def test_read_only_output_and_store_directories(tmp_path):
 def test_full_output_disk_is_refused_up_front_and_a_disk_that_fills_while_publishing_undoes_the_registration(tmp_path):
     with tmpfs(tmp_path / "out", 16) as out:
         cfg = config(tmp_path, out / "projections", tmp_path / "mlruns", min_free_mb=1)
-        first = refresh(cfg)
-        assert first.returncode == 0, first.stderr[-2000:]
-        before, outputs = registry_state(tmp_path / "mlruns"), files(out / "projections")
+        before, outputs = published(cfg, tmp_path / "mlruns", out / "projections")
         report = max(len(b) for b in outputs.values())
         # room for the small projections file, not for the report
         fill(out, leave_bytes=report // 2)
@@ -144,9 +147,7 @@ def test_full_output_disk_is_refused_up_front_and_a_disk_that_fills_while_publis
 def test_full_store_disk_ends_with_one_line_and_the_registry_as_it_was(tmp_path):
     with tmpfs(tmp_path / "store", 32) as store:
         cfg = config(tmp_path, tmp_path / "projections", store / "mlruns", min_free_mb=0)
-        first = refresh(cfg)
-        assert first.returncode == 0, first.stderr[-2000:]
-        before, outputs = registry_state(store / "mlruns"), files(tmp_path / "projections")
+        before, outputs = published(cfg, store / "mlruns", tmp_path / "projections")
         fill(store, leave_bytes=64 * 1024)
         run = refresh(cfg, "--force-promote")
         assert_one_clean_error(run, None)
