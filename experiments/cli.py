@@ -17,6 +17,7 @@ import typer
 from experiments.cli_backtest import backtest as backtest_command
 from experiments.cli_data import data_app
 from experiments.cli_registry import registry_app
+from experiments.cli_report import report as report_command
 from experiments.cli_scenarios import scenarios_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -25,6 +26,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(scenarios_app, name="scenarios")
 app.command("backtest")(backtest_command)
 app.add_typer(registry_app, name="registry")
+app.command("report")(report_command)
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 # The present: monthly estimates and forecasts from every published figure (experiments/mixed/).

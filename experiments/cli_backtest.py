@@ -22,7 +22,10 @@ from features.errors import DataValidationError
 
 # The frequencies the command accepts and their season lengths (quarter/year starts in January).
 SEASON_LENGTH: dict[str, int] = {"MS": 12, "QS": 4, "YS": 1}
-DEFAULT_MODELS = "seasonal_naive,ets,theta"
+# The defaults: the seasonal-naive baseline, cheap classics, the automatic local classes and two
+# global (cross-series) models; with them the command also reports ``auto`` (see --auto).
+DEFAULT_MODELS = "seasonal_naive,ets,theta,auto_ets,auto_theta,ces,pooled_ridge,pooled_mlp"
+AUTOMATIC_ROWS = ("auto", "auto_mean")  # the names --auto adds
 OUTPUT_COLUMNS = ["unique_id", "model", "cutoff", "ds", "y", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
 
 
@@ -54,6 +57,12 @@ def backtest(
         "--combine",
         help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
              "bounds of the listed models, wherever all of them forecast. Repeatable.")] = None,
+    # Annotated, so that direct calls of this function that omit it get the automatic rows too.
+    auto: Annotated[bool, typer.Option(
+        "--auto/--no-auto",
+        help="Add 'auto_mean' (mean of pooled_mlp, auto_ets, auto_theta, ces: those that ran) and 'auto': at each "
+             "origin the single model or auto_mean with the lowest MASE on the errors known by then "
+             "(auto_mean where none is known yet).")] = True,
     select_k: list[int] | None = typer.Option(
         None, "--select-k", min=1,
         help="Add model 'select_K': at each origin the median of the K models with the lowest MASE on "
@@ -63,7 +72,13 @@ def backtest(
     from rich.console import Console
 
     from experiments.progress import progress_reporter
-    from forecast.backtest import BacktestSettings, add_fixed_combination, add_selected_ensemble, cross_validate
+    from forecast.backtest import (
+        BacktestSettings,
+        add_automatic_choice,
+        add_fixed_combination,
+        add_selected_ensemble,
+        cross_validate,
+    )
     from forecast.backtest.executors import make_executor
     from forecast.backtest.global_engine import GLOBAL_ALIGNMENTS
     from forecast.models.registry import make_model
@@ -91,6 +106,8 @@ def backtest(
         result = add_selected_ensemble(result, k=k, method="median", metric="mase", name=f"select_{k}")
     for name, method, members in combinations:
         result = add_fixed_combination(result, members, method, name=name)
+    if auto and len(names) > 1:
+        result = add_automatic_choice(result, name=AUTOMATIC_ROWS[0])
 
     output.mkdir(parents=True, exist_ok=True)
     forecasts = result.forecasts.rename(columns={"mean": "yhat"})[OUTPUT_COLUMNS]
@@ -125,7 +142,7 @@ def _parse_combination(spec: str, models: list[str]) -> tuple[str, str, list[str
     missing = [m for m in members if m not in models]
     if missing:
         raise DataValidationError(f"--combine {spec!r}: {', '.join(missing)} not in --models")
-    if name.strip() in models:
+    if name.strip() in models or name.strip() in AUTOMATIC_ROWS:
         raise DataValidationError(f"--combine {spec!r}: {name.strip()!r} is already a model name")
     return name.strip(), method, members
 

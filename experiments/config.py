@@ -166,6 +166,7 @@ class RefreshConfig(_Strict):
     snapshot_dir: Path | None = None
     data: DataConfig = DataConfig()
     output_dir: Path = Path("projections")
+    report_lang: Literal["en", "ja"] = "en"  # the monthly reports' labels (deficit report --lang rewrites them)
     # Free space the output and store directories must have before a refresh starts (a forced
     # refresh of configs/default.yaml adds ~9 MB to the store and ~3 MB of outputs).
     min_free_mb: float = Field(100, ge=0)

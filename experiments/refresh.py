@@ -39,6 +39,7 @@ from experiments.projection import period_label, project
 from experiments.refresh_data import prepare_data
 from experiments.refresh_executor import backtest_executor, check_scheduler, executor_label, with_cli_flags
 from experiments.report_html import render_study_report
+from experiments.report_inputs import log_report_inputs, study_report
 from experiments.run_logging import log_child_runs
 from experiments.tracking import ensure_experiment, resolve_tracking_uri, use_tracking
 from features.atomic import StagedFiles, check_writable_dir
@@ -273,7 +274,10 @@ def run_study(
             parent_run_id=parent.info.run_id, projections_path=out_path,
             exog_board=exog_board, publication_lag_days=bt.publication_lag_days, reconciliation=reconciliation,
         )
-        html = render_study_report(outcome, panel, result.metrics_by_horizon(), settings, snapshot.vintage, credit)
+        # rendered from the logged inputs, so `deficit report --run-id` writes this same report again
+        report_inputs = log_report_inputs(
+            client, parent.info.run_id, study_report(outcome, panel, result, settings, snapshot.vintage, credit))
+        html = render_study_report(report_inputs, config.report_lang)
         outcome.report_path = config.output_dir / f"{study.name}{suffix}-report.html"
         client.log_text(parent.info.run_id, html, "report.html")
         staged.write_text(outcome.report_path, html)

@@ -9,9 +9,12 @@ samples and compare it with Student's t on n-1 degrees of freedom.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -80,3 +83,31 @@ def pointwise_loss(forecasts, metric: str) -> np.ndarray:
             losses.append(np.maximum(tau * diff, (tau - 1) * diff))
         return np.mean(losses, axis=0)
     raise ValueError(f"no pointwise loss for metric {metric!r}")
+
+
+DM_COLUMNS = ["unique_id", "model", "versus", "mean_differential", "statistic", "p_value", "n_origins"]
+
+
+def dm_matrix(forecasts: pd.DataFrame, metric: str, horizon: int, step: int = 1) -> pd.DataFrame:
+    """Every ordered pair of models of each series, tested on the backtest points they share.
+
+    One row per (series, model, versus): the one-sided Diebold-Mariano p-value of H1 "``model``
+    has the lower expected ``metric`` loss than ``versus``", on per-origin mean loss differentials
+    (origins ``step`` apart share target periods for ceil(h/step)-1 lags, as the promotion gate
+    counts them). Pairs with fewer than two shared origins get NaN. ``forecasts`` has the engine's
+    columns (``unique_id, model, cutoff, ds, y, mean, train_scale`` and the intervals).
+    """
+    overlap = max(math.ceil(int(horizon) / max(int(step), 1)) - 1, 0)
+    scored = forecasts[forecasts["y"].notna()].assign(loss=lambda f: pointwise_loss(f, metric))
+    per_origin = scored.groupby(["unique_id", "model", "cutoff"])["loss"].mean()
+    rows = []
+    for uid, series in per_origin.groupby(level="unique_id", sort=True):
+        wide = series.droplevel("unique_id").unstack("model")
+        for a, b in itertools.permutations(sorted(wide.columns), 2):
+            d = (wide[a] - wide[b]).dropna().to_numpy()
+            if len(d) < 2:
+                rows.append([uid, a, b, np.nan, np.nan, np.nan, len(d)])
+                continue
+            test = diebold_mariano(d, max_lag=overlap)
+            rows.append([uid, a, b, test.mean_differential, test.statistic, test.p_value, test.n])
+    return pd.DataFrame(rows, columns=DM_COLUMNS)

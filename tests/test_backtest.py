@@ -10,6 +10,7 @@ from forecast import metrics
 from forecast.backtest import (
     BacktestResult,
     BacktestSettings,
+    add_automatic_choice,
     add_selected_ensemble,
     best_models,
     cross_validate,
@@ -338,3 +339,64 @@ def test_models_with_different_coverage_are_compared_on_shared_folds():
     assert board["n_origins"].tolist() == [6, 6]
     assert board["mase"].tolist() == [1.0, 1.5]
     assert best_models(result, "mase") == {"s": "long"}
+
+
+# ---- automatic choice --------------------------------------------------------------------------
+
+# Errors per origin: "p" and "q" (the prior) miss on opposite sides, so their mean is perfect
+# wherever both miss by the same; "solo" is good only from the fifth origin on.
+def _signed_result(forecast_values: dict[str, list[float]]) -> BacktestResult:
+    """_hand_result with y = 0: a forecast value is its signed error."""
+    return _hand_result(forecast_values)
+
+
+def test_automatic_choice_starts_from_the_prior_then_takes_the_best_known_candidate():
+    values = {"p": [2.0, 2.0, 2.0, 2.0, 2.0, 2.0], "q": [-2.0, -2.0, -2.0, -2.0, -2.0, -2.0],
+              "solo": [5.0, 5.0, 5.0, 5.0, 0.0, 0.0]}
+    result = add_automatic_choice(_signed_result(values), prior=("p", "q", "absent"))
+    rows = result.forecasts.pivot_table(index="cutoff", columns="model", values="mean")
+    assert result.combined == ("auto_mean", "auto")
+    np.testing.assert_allclose(rows["auto_mean"], 0.0)  # the mean of p and q; "absent" never ran
+    # first origin: nothing known, the prior; later: auto_mean is the best candidate (error 0 < 2 < 5)
+    np.testing.assert_allclose(rows["auto"], 0.0)
+    # without a prior combination the fallback is every model, and the choice ranks the base models only
+    plain = add_automatic_choice(_signed_result(values), prior=("nothing",))
+    auto = plain.forecasts[plain.forecasts["model"] == "auto"].set_index("cutoff")["mean"]
+    assert auto.iloc[0] == pytest.approx(np.mean([2.0, -2.0, 5.0]))  # equal-weight prior of all three
+    assert auto.iloc[1] == 2.0  # p and q tie on |error| 2; p wins on name; solo's known error is 5
+
+
+def test_automatic_choice_ranks_known_points_pooled_not_by_fold():
+    """At a cutoff, the latest folds are known only at their first steps. Averaging per fold would
+    let one known step weigh as much as a whole fold; the choice pools the known points."""
+    cutoffs = pd.date_range("2020-01-01", periods=4, freq="MS")
+    rows = []
+    # "short" is exact at step 1 and far off at steps 2-3; "long" is off by 1 everywhere
+    for model, errs in {"short": [0.0, 3.0, 3.0], "long": [1.0, 1.0, 1.0]}.items():
+        for cutoff in cutoffs:
+            for h, err in enumerate(errs, start=1):
+                rows.append({"unique_id": "s", "model": model, "cutoff": cutoff, "ds": cutoff + pd.DateOffset(months=h),
+                             "h": h, "y": 0.0, "mean": err, "lo_80": err - 1, "hi_80": err + 1,
+                             "lo_95": err - 2, "hi_95": err + 2, "train_scale": 1.0})
+    result = BacktestResult(pd.DataFrame(rows, columns=FORECAST_COLUMNS), pd.DataFrame(columns=SKIPPED_COLUMNS),
+                            BacktestSettings(horizon=3))
+    members = honest_members(result, k=1)
+    # at the last cutoff the known points are fold 1 (3 steps), fold 2 (2 steps), fold 3 (1 step):
+    # pooled |error| short = (0+3+3 + 0+3 + 0)/6 = 1.5 > long = 1; per fold short would be (2+1.5+0)/3 < 1
+    assert members["members"].iloc[-1] == ("long",)
+
+
+def test_automatic_choice_never_reads_what_was_unknown_at_the_cutoff():
+    values = {"p": [2.0, 1.0, 3.0, 0.5, 2.0, 1.0], "q": [-1.0, -2.0, 0.0, -3.0, 1.0, -1.0],
+              "solo": [5.0, 0.0, 5.0, 0.0, 5.0, 0.0]}
+    before = add_automatic_choice(_signed_result(values), prior=("p", "q"))
+    auto_before = before.forecasts[before.forecasts["model"] == "auto"]["mean"].to_numpy()
+    base = _signed_result(values)
+    for i, cutoff in enumerate(sorted(base.forecasts["cutoff"].unique())):
+        tampered = base.forecasts.copy()
+        tampered.loc[(tampered["ds"] > cutoff) & (tampered["model"] == "solo"), PREDICTION_COLUMNS] = 0.0
+        after = add_automatic_choice(BacktestResult(tampered, base.skipped, base.settings), prior=("p", "q"))
+        auto_after = after.forecasts[after.forecasts["model"] == "auto"]["mean"].to_numpy()
+        # the choice at origin i (and its forecast, unless it is solo's own tampered value) is unchanged
+        chosen_before = auto_before[i]
+        assert auto_after[i] == chosen_before or (chosen_before == values["solo"][i] and auto_after[i] == 0.0)

@@ -53,10 +53,12 @@ def test_subprocess_writes_forecasts_metrics_and_skips(tmp_path):
     forecasts = pd.read_csv(out / "forecasts.csv", parse_dates=["cutoff", "ds"])
     assert list(forecasts.columns) == OUTPUT_COLUMNS
     assert forecasts.groupby(["unique_id", "model"]).size().to_dict() == {
-        (uid, m): 18 for uid in ("a", "b") for m in ("seasonal_naive", "theta")}
+        (uid, m): 18 for uid in ("a", "b") for m in ("seasonal_naive", "theta", "auto")}
     assert forecasts.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 3, "b": 3}
     metrics = pd.read_csv(out / "metrics.csv")
-    assert list(metrics.columns) == ["unique_id", "model", *METRIC_COLUMNS] and len(metrics) == 4
+    # the two models and the automatic choice between them (auto_mean needs the prior's members)
+    assert list(metrics.columns) == ["unique_id", "model", *METRIC_COLUMNS] and len(metrics) == 6
+    assert set(metrics["model"]) == {"seasonal_naive", "theta", "auto"}
     skipped = pd.read_csv(out / "skipped.csv")
     assert set(skipped["unique_id"]) == {"tiny"} and skipped["reason"].str.contains("too short").all()
     assert "seasonal_naive" in proc.stdout
@@ -153,3 +155,27 @@ def test_declared_combinations_are_added_and_checked(tmp_path):
         with pytest.raises(DataValidationError, match=message):
             _run(data, tmp_path / "bad", models=",".join(base), combine=[spec])
     assert not (tmp_path / "bad").exists()
+
+
+def test_defaults_run_the_automatic_models_and_report_the_automatic_choice(tmp_path):
+    from experiments.cli_backtest import DEFAULT_MODELS
+    from forecast.backtest.ensemble import AUTOMATIC_PRIOR
+
+    assert set(AUTOMATIC_PRIOR) <= set(DEFAULT_MODELS.split(","))  # the prior is real with the defaults
+    data = _write_panel(tmp_path / "panel.csv")
+    _run(data, tmp_path / "out", horizon=4, origins=3, step=2, models=DEFAULT_MODELS)
+    forecasts = pd.read_csv(tmp_path / "out" / "forecasts.csv", parse_dates=["cutoff"])
+    assert {"auto", "auto_mean", *DEFAULT_MODELS.split(",")} <= set(pd.read_csv(tmp_path / "out" / "metrics.csv")["model"])
+    wide = forecasts.pivot_table(index=["unique_id", "cutoff", "ds"], columns="model", values="yhat")
+    np.testing.assert_allclose(wide["auto_mean"], wide[list(AUTOMATIC_PRIOR)].mean(axis=1), rtol=1e-12)
+    first = wide.index.get_level_values("cutoff") == wide.index.get_level_values("cutoff").min()
+    np.testing.assert_allclose(wide.loc[first, "auto"], wide.loc[first, "auto_mean"], rtol=1e-12)  # nothing known yet
+    # later: one candidate's forecast, whole fold (a single model or the prior, never a blend)
+    candidates = [c for c in wide.columns if c != "auto"]
+    for (uid, cutoff), fold in wide[~first].groupby(level=["unique_id", "cutoff"]):
+        assert any(np.allclose(fold["auto"], fold[c]) for c in candidates), (uid, cutoff)
+    # --no-auto leaves them out; their names cannot be taken by a declared combination
+    _run(data, tmp_path / "plain", horizon=4, origins=2, models="naive,drift", auto=False)
+    assert set(pd.read_csv(tmp_path / "plain" / "metrics.csv")["model"]) == {"naive", "drift"}
+    with pytest.raises(DataValidationError, match="already a model name"):
+        _run(data, tmp_path / "bad", models="naive,drift", combine=["auto=mean:naive,drift"])

@@ -54,7 +54,7 @@ def test_backtest_command_runs_global_and_local_models_side_by_side(tmp_path, al
     _run(_panel(tmp_path / "panel.csv"), out, global_alignment=alignment)
     forecasts = pd.read_csv(out / "forecasts.csv")
     counts = forecasts.groupby("model")["unique_id"].nunique().to_dict()
-    assert counts == {"naive": 3, "pooled_ridge": 3, "select_1": 3}
+    assert counts == {"naive": 3, "pooled_ridge": 3, "select_1": 3, "auto": 3}
     skipped = pd.read_csv(out / "skipped.csv")
     assert set(skipped["unique_id"]) == {"s3"}  # 8 observations: too short for every model
 

@@ -126,6 +126,40 @@ def test_report_in_a_browser_matches_the_registry_and_mlflow(refreshed, tmp_path
             else:
                 assert float(shown) == pytest.approx(metrics[name], abs=5e-4), (row, name)
 
+def test_report_command_writes_the_refresh_report_again_from_mlflow(refreshed, tmp_path, monkeypatch, capsys):
+    """`deficit report` rebuilds the report from the run's logged inputs alone: byte for byte the
+    refresh's own file in English, and the same tables with Japanese labels in Japanese."""
+    from experiments.cli import main
+    from experiments.report_labels import LABELS
+
+    tmp, _ = refreshed
+    again = tmp_path / "again.html"
+    proc = cli("report", "--latest", "--study", "dd", "--mlruns-dir", str(tmp / "mlruns"), "-o", str(again), cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert again.read_bytes() == (tmp / "projections" / "dd-report.html").read_bytes()
+    run_id = proc.stdout.split("(run ")[1].split(",")[0]
+    japanese = tmp_path / "ja.html"
+    proc = cli("report", "--run-id", run_id, "--lang", "ja", "--mlruns-dir", str(tmp / "mlruns"), "-o", str(japanese), cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = japanese.read_text(encoding="utf-8")
+    assert '<html lang="ja">' in html and "dd: 更新レポート" in html
+    for key in ("champions", "leaderboard", "dm", "residuals", "amounts"):
+        assert LABELS["ja"][key] in html and LABELS["en"][key] not in html, key
+    assert html.count("data:image/png;base64,") == 3 and run_id in html
+    # a wrong run, language or choice of run: one line, exit 2, nothing written
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    bad = tmp_path / "bad.html"
+    for args, message in ((["--run-id", "0" * 32], "no MLflow run"), (["--latest", "--lang", "fr"], "--lang 'fr'"),
+                          (["--latest", "--run-id", run_id], "one of them"), ([], "one of them"),
+                          (["--latest", "--study", "nope"], "no experiment named 'nope'")):
+        monkeypatch.setattr(sys, "argv", ["deficit", "report", *args, "--mlruns-dir", str(tmp / "mlruns"), "-o", str(bad)])
+        with pytest.raises(SystemExit) as info:
+            main()
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and message in err and err.count("\n") == 1, (args, err)
+    assert not bad.exists()
+
+
 def test_projections_file_starts_after_last_observation(refreshed):
     tmp, _ = refreshed
     proj = pd.read_csv(tmp / "projections" / "dd.csv", parse_dates=["ds"])
@@ -227,7 +261,9 @@ def test_html_report_is_written_and_logged(refreshed):
     report = tmp / "projections" / "dd-report.html"
     html = report.read_text(encoding="utf-8")
     assert "dd: refresh report" in html and "Champion per target" in html
-    assert html.count("data:image/png;base64,") == 2  # fan charts and error by horizon
+    assert html.count("data:image/png;base64,") == 3  # fan charts, error by horizon, residual ACF
+    for section in ("Projected amounts", "Diebold-Mariano", "Champion residual diagnostics"):
+        assert section in html
     for uid in ("digital_proxy.balance", "digital_mof3.balance"):
         assert uid in html
     assert "report: " in proc.stdout

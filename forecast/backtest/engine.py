@@ -119,12 +119,16 @@ class BacktestResult:
         return score_forecasts(self.forecasts, ("unique_id", "model", "h"))
 
 
-def score_forecasts(forecasts: pd.DataFrame, by: Sequence[str] = ("unique_id", "model")) -> pd.DataFrame:
+def score_forecasts(
+    forecasts: pd.DataFrame, by: Sequence[str] = ("unique_id", "model"), mase_by_fold: bool = True,
+) -> pd.DataFrame:
     """One row per group of ``by`` with :data:`METRIC_COLUMNS`, over points with a realised ``y``.
 
     MASE is computed per fold (with that fold's training-window scale) and then averaged over folds,
     so every origin weighs the same whatever its scale; the other metrics pool all points of the
-    group. ``coverage_80``/``coverage_95`` are shares (0-1); sMAPE is on the 0-200 scale.
+    group. ``mase_by_fold=False`` pools MASE's scaled errors over points too: for folds seen only in
+    part (the errors known at a later origin), where a fold with one known step would otherwise
+    weigh as much as a whole one. ``coverage_80``/``coverage_95`` are shares (0-1); sMAPE is on the 0-200 scale.
     ``n_forecasts`` counts scored points, ``n_origins`` the distinct cutoffs among them.
     """
     by = list(by)
@@ -134,10 +138,10 @@ def score_forecasts(forecasts: pd.DataFrame, by: Sequence[str] = ("unique_id", "
         # Per-fold MASE = fold MAE / fold scale; the scale is constant within a fold.
         scale = group["train_scale"].where(group["train_scale"] > 0)
         scaled_errors = (group["y"] - group["mean"]).abs() / scale
-        fold_mase = scaled_errors.groupby(group["cutoff"]).mean()
+        mase = scaled_errors.groupby(group["cutoff"]).mean().mean() if mase_by_fold else scaled_errors.mean()
         rows.append({
             **dict(zip(by, key)),
-            "mase": float(fold_mase.mean()),
+            "mase": float(mase),
             "smape": metrics.smape(group["y"], group["mean"]),
             "rmse": metrics.rmse(group["y"], group["mean"]),
             "mae": metrics.mae(group["y"], group["mean"]),

@@ -16,6 +16,10 @@ from forecast.backtest.leaderboard import check_metric, rank_models
 from forecast.models.base import PREDICTION_COLUMNS, order_intervals
 
 COMBINE_METHODS: tuple[str, ...] = ("median", "mean")
+# The automatic choice's prior: the combination used where no error is known yet. Chosen on the
+# 18 months before the M3 monthly test window (benchmarks/m3.py, benchmarks/README.md): a global
+# network and three automatic local classes, each strong where the others are weak.
+AUTOMATIC_PRIOR: tuple[str, ...] = ("pooled_mlp", "auto_ets", "auto_theta", "ces")
 
 
 def base_forecasts(result: BacktestResult) -> pd.DataFrame:
@@ -23,42 +27,73 @@ def base_forecasts(result: BacktestResult) -> pd.DataFrame:
     return result.forecasts[~result.forecasts["model"].isin(result.combined)]
 
 
-def honest_members(result: BacktestResult, k: int = 3, metric: str = "mase") -> pd.DataFrame:
+def honest_members(
+    result: BacktestResult, k: int = 3, metric: str = "mase",
+    also: tuple[str, ...] = (), fallback: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Members of the ensemble at every (series, cutoff), from what was known at that cutoff.
 
     Columns ``unique_id, cutoff, members`` (tuple of model names, best first) and ``fallback``.
-    Candidates are the base models with a forecast at the cutoff, ranked by ``metric`` on their
-    points with ``ds <= cutoff`` (see :func:`~forecast.backtest.leaderboard.rank_models`); the best
-    ``k`` are kept. At the first origins no error is known yet, so all candidates are combined and
-    ``fallback`` is True: an equal-weight combination is the usual prior when nothing is known.
+    Candidates are the base models with a forecast at the cutoff, plus the earlier combinations
+    named in ``also``, ranked by ``metric`` on their points with ``ds <= cutoff``, pooled over
+    points (see :func:`~forecast.backtest.leaderboard.rank_models`); the best ``k`` are kept. At the first
+    origins no error is known yet: then the candidates named in ``fallback`` are combined (default:
+    all of them, the usual equal-weight prior when nothing is known) and ``fallback`` is True.
     """
     check_metric(metric)
     if int(k) < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    missing = sorted(set(also) - set(result.combined))
+    if missing:
+        raise ValueError(f"also names {missing}, which are not combinations of this result")
+    pool = result.forecasts[~result.forecasts["model"].isin(set(result.combined) - set(also))]
     rows = []
-    for uid, series in base_forecasts(result).groupby("unique_id", sort=True):
+    for uid, series in pool.groupby("unique_id", sort=True):
         for cutoff in sorted(series["cutoff"].unique()):
             candidates = sorted(series.loc[series["cutoff"] == cutoff, "model"].unique())
             known = series[(series["ds"] <= cutoff) & series["model"].isin(candidates)].dropna(subset=["y"])
-            fallback = known.empty
-            members = candidates if fallback else rank_models(known, metric)["model"].tolist()[: int(k)]
-            rows.append({"unique_id": uid, "cutoff": cutoff, "members": tuple(members), "fallback": fallback})
+            is_fallback = known.empty
+            if is_fallback:
+                members = [m for m in candidates if fallback is None or m in fallback] or candidates
+            else:
+                # Known points pooled: the latest folds are known only at their first steps.
+                members = rank_models(known, metric, mase_by_fold=False)["model"].tolist()[: int(k)]
+            rows.append({"unique_id": uid, "cutoff": cutoff, "members": tuple(members), "fallback": is_fallback})
     return pd.DataFrame(rows, columns=["unique_id", "cutoff", "members", "fallback"])
 
 
 def add_selected_ensemble(
-    result: BacktestResult, k: int = 3, method: str = "median", metric: str = "mase", name: str = "ensemble"
+    result: BacktestResult, k: int = 3, method: str = "median", metric: str = "mase", name: str = "ensemble",
+    also: tuple[str, ...] = (), fallback: tuple[str, ...] | None = None,
 ) -> BacktestResult:
     """A new result with an extra model ``name``: at each cutoff, the column-wise ``method``
-    (median or mean) of the forecasts of :func:`honest_members`, intervals re-nested with
-    :func:`~forecast.models.base.order_intervals`."""
+    (median or mean) of the forecasts of :func:`honest_members` (``also`` and ``fallback`` as
+    there), intervals re-nested with :func:`~forecast.models.base.order_intervals`."""
     if method not in COMBINE_METHODS:
         raise ValueError(f"method must be one of {', '.join(COMBINE_METHODS)}, got {method!r}")
     if name in set(result.forecasts["model"]):
         raise ValueError(f"the result already has a model named {name!r}")
-    chosen = honest_members(result, k, metric).explode("members").rename(columns={"members": "model"})
-    rows = base_forecasts(result).merge(chosen[["unique_id", "cutoff", "model"]], on=["unique_id", "cutoff", "model"])
+    chosen = honest_members(result, k, metric, also, fallback).explode("members").rename(columns={"members": "model"})
+    rows = result.forecasts.merge(chosen[["unique_id", "cutoff", "model"]], on=["unique_id", "cutoff", "model"])
     return _with_combination(result, rows, method, name)
+
+
+def add_automatic_choice(
+    result: BacktestResult, prior: tuple[str, ...] = AUTOMATIC_PRIOR, metric: str = "mase", name: str = "auto",
+) -> BacktestResult:
+    """``result`` plus two rows: ``auto_mean``, the mean of the ``prior`` members (declared before
+    any score is seen), and ``name``, at each (series, cutoff) the one candidate (a base model or
+    ``auto_mean``) with the best ``metric`` on the errors known at that cutoff; at the first
+    origins, where none is known, ``auto_mean``. Members of ``prior`` that did not run are left
+    out; with fewer than two, the prior is the single member (or every model, with none)."""
+    ran = set(base_forecasts(result)["model"])
+    members = [m for m in prior if m in ran]
+    if len(members) >= 2:
+        result = add_fixed_combination(result, members, "mean", name=f"{name}_mean")
+        also, fallback = (f"{name}_mean",), (f"{name}_mean",)
+    else:
+        also, fallback = (), tuple(members) or None
+    return add_selected_ensemble(result, k=1, method="mean", metric=metric, name=name, also=also, fallback=fallback)
 
 
 def _with_combination(result: BacktestResult, rows: pd.DataFrame, method: str, name: str) -> BacktestResult:

@@ -17,7 +17,7 @@ def check_metric(metric: str) -> None:
         raise ValueError(f"cannot rank by {metric!r}; choose one of {', '.join(RANKING_METRICS)}")
 
 
-def rank_models(forecasts: pd.DataFrame, metric: str) -> pd.DataFrame:
+def rank_models(forecasts: pd.DataFrame, metric: str, mase_by_fold: bool = True) -> pd.DataFrame:
     """Score and order the models of ONE series on the folds they share; best first.
 
     Models can cover different origins (a model needing 28 observations starts later than seasonal
@@ -27,7 +27,8 @@ def rank_models(forecasts: pd.DataFrame, metric: str) -> pd.DataFrame:
     share; the others are scored on their own folds and ranked after every comparable model,
     so that a model seen on a few easy folds cannot win by luck. Within each group: the metric
     ascending (NaN last), then the name, so ties break deterministically.
-    Returns the metric columns of :func:`score_forecasts` plus ``model`` and ``comparable``.
+    Returns the metric columns of :func:`score_forecasts` (``mase_by_fold`` as there) plus ``model``
+    and ``comparable``.
     """
     check_metric(metric)
     cutoffs = forecasts.groupby("model")["cutoff"].agg(lambda c: frozenset(c))
@@ -37,8 +38,8 @@ def rank_models(forecasts: pd.DataFrame, metric: str) -> pd.DataFrame:
     on_common = forecasts[forecasts["model"].isin(comparable) & forecasts["cutoff"].isin(common)]
     others = forecasts[~forecasts["model"].isin(comparable)]
     scores = pd.concat(
-        [score_forecasts(on_common, by=("model",)).assign(comparable=True),
-         score_forecasts(others, by=("model",)).assign(comparable=False)],
+        [score_forecasts(on_common, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=True),
+         score_forecasts(others, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=False)],
         ignore_index=True,
     )
     return scores.sort_values(["comparable", metric, "model"], ascending=[False, True, True],
