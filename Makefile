@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup refresh test test-fast clean bench-setup bench browser
+.PHONY: setup refresh test test-fast lint clean bench-setup bench browser
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
@@ -31,7 +31,13 @@ browser:
 		|| echo "note: could not install chromium: the browser tests will skip" >&2; \
 	else echo "note: chromium/chromedriver missing and not root: the browser tests will skip" >&2; fi
 
-test: $(STAMP) browser
+# Lint, format and type check (pyproject.toml [tool.ruff], [tool.mypy]); `ruff format .` fixes the format.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

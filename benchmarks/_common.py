@@ -58,7 +58,7 @@ def fold_mase(y: pd.Series, forecasts: dict[pd.Timestamp, np.ndarray]) -> float:
     values = []
     for cutoff, mean in forecasts.items():
         position = y.index.get_loc(cutoff)
-        actual = y.iloc[position + 1: position + 1 + len(mean)].to_numpy()
+        actual = y.iloc[position + 1 : position + 1 + len(mean)].to_numpy()
         values.append(metrics.mae(actual, mean) / metrics.mase_scale(y.iloc[: position + 1], SEASON))
     return float(np.mean(values))
 
@@ -74,8 +74,10 @@ def machine() -> str:
         pass
     # The load average tells whether other work shared the cores during the run.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.node() or 'host'}: {os.cpu_count()} cores ({cpu}), "
-            f"Python {platform.python_version()}, pandas {pd.__version__}; load average before the run {load}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.node() or 'host'}: {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, pandas {pd.__version__}; load average before the run {load}"
+    )
 
 
 def require_bench_venv() -> None:
@@ -86,9 +88,14 @@ def require_bench_venv() -> None:
 def run_in_bench_venv(script: str, *args: str, timeout: int = 3600) -> str:
     """Run ``benchmarks/<script>`` with the peers' venv; return its stdout."""
     require_bench_venv()
-    proc = subprocess.run([str(BENCH_PYTHON), str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [str(BENCH_PYTHON), str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
     if proc.returncode != 0:
         sys.exit(f"error: {script} failed:\n{proc.stderr[-2000:]}")
     return proc.stdout

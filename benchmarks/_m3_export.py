@@ -21,8 +21,15 @@ def main() -> None:
     for series in M3.subset("monthly"):
         values = np.concatenate([np.asarray(series["x"], float), np.asarray(series["xx"], float)])
         assert series["h"] == 18 and len(series["xx"]) == 18
-        frames.append(pd.DataFrame({"unique_id": series["sn"], "ds": pd.date_range("1990-01-01", periods=len(values), freq="MS"),
-                                    "y": values}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": series["sn"],
+                    "ds": pd.date_range("1990-01-01", periods=len(values), freq="MS"),
+                    "y": values,
+                }
+            )
+        )
     panel = pd.concat(frames, ignore_index=True)
     assert panel["unique_id"].nunique() == 1428
     panel.to_csv(sys.argv[1], index=False, date_format="%Y-%m-%d")

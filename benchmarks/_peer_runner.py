@@ -34,8 +34,12 @@ def sktime_evaluate(kind: str, y: pd.Series, first: int, n_origins: int) -> dict
     cv = ExpandingWindowSplitter(fh=list(range(1, HORIZON + 1)), initial_window=first + 1, step_length=1)
     result = evaluate(forecaster, cv, y, strategy="refit", return_data=True, error_score="raise")
     assert len(result) == n_origins, len(result)
-    return {str(row["cutoff"].to_timestamp() if hasattr(row["cutoff"], "to_timestamp") else row["cutoff"])[:10]:
-            [float(v) for v in row["y_pred"].to_numpy()] for _, row in result.iterrows()}
+    return {
+        str(row["cutoff"].to_timestamp() if hasattr(row["cutoff"], "to_timestamp") else row["cutoff"])[:10]: [
+            float(v) for v in row["y_pred"].to_numpy()
+        ]
+        for _, row in result.iterrows()
+    }
 
 
 def prophet_cv(y: pd.Series, first: int, n_origins: int) -> tuple[dict[str, list[float]], float]:
@@ -46,18 +50,25 @@ def prophet_cv(y: pd.Series, first: int, n_origins: int) -> tuple[dict[str, list
 
     df = pd.DataFrame({"ds": y.index, "y": y.to_numpy()})
     # The same model as ours: yearly seasonality only, L-BFGS, 500 predictive samples.
-    model = Prophet(yearly_seasonality=True, weekly_seasonality=False, daily_seasonality=False,
-                    changepoint_prior_scale=0.05, uncertainty_samples=500)
+    model = Prophet(
+        yearly_seasonality=True,
+        weekly_seasonality=False,
+        daily_seasonality=False,
+        changepoint_prior_scale=0.05,
+        uncertainty_samples=500,
+    )
     model.fit(df, algorithm="LBFGS", seed=0)  # cross_validation needs a fitted model (untimed)
-    cutoffs = list(y.index[first: first + n_origins])
+    cutoffs = list(y.index[first : first + n_origins])
     # A horizon of 366 days after a month start covers exactly the next 12 month starts, but
     # cross_validation refuses a cutoff later than the last date minus the horizon; the last cutoff
     # (12 months before the end) runs with 365 days, which also covers its 12 months here.
     start = time.perf_counter()
-    cv = pd.concat([
-        cross_validation(model, horizon="366 days", cutoffs=cutoffs[:-1], disable_tqdm=True),
-        cross_validation(model, horizon="365 days", cutoffs=cutoffs[-1:], disable_tqdm=True),
-    ])
+    cv = pd.concat(
+        [
+            cross_validation(model, horizon="366 days", cutoffs=cutoffs[:-1], disable_tqdm=True),
+            cross_validation(model, horizon="365 days", cutoffs=cutoffs[-1:], disable_tqdm=True),
+        ]
+    )
     elapsed = time.perf_counter() - start
     assert (cv.groupby("cutoff").size() == HORIZON).all()
     out = {f"{c:%Y-%m-%d}": [float(v) for v in rows.sort_values("ds")["yhat"]] for c, rows in cv.groupby("cutoff")}
@@ -65,7 +76,13 @@ def prophet_cv(y: pd.Series, first: int, n_origins: int) -> tuple[dict[str, list
 
 
 def main() -> None:
-    kind, path, first, n_origins, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    kind, path, first, n_origins, repeats = (
+        sys.argv[1],
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+        int(sys.argv[5]),
+    )
     warnings.simplefilter("ignore")
     frame = pd.read_csv(path, parse_dates=["ds"])
     y = pd.Series(frame["y"].to_numpy(), index=pd.DatetimeIndex(frame["ds"], freq="MS"), name="y")

@@ -25,11 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from _common import ROOT, machine  # noqa: E402
 
-SERIES = ["telecom_computer_information.payments", "copyright_royalties.payments",
-          "telecom_computer_information.receipts"]
+SERIES = [
+    "telecom_computer_information.payments",
+    "copyright_royalties.payments",
+    "telecom_computer_information.receipts",
+]
 HORIZON, ORIGINS = 12, 36
 
 
@@ -59,8 +61,11 @@ def fold_mase(forecasts: pd.DataFrame, panel: pd.DataFrame, column: str = "yhat"
 
 
 def hindsight_bound(forecasts: pd.DataFrame, panel: pd.DataFrame, models: list[str]) -> tuple[float, tuple[str, ...]]:
-    wide = forecasts[forecasts["model"].isin(models)].pivot_table(
-        index=["unique_id", "cutoff", "ds", "y"], columns="model", values="yhat").reset_index()
+    wide = (
+        forecasts[forecasts["model"].isin(models)]
+        .pivot_table(index=["unique_id", "cutoff", "ds", "y"], columns="model", values="yhat")
+        .reset_index()
+    )
     best = (np.inf, ())
     for k in range(2, 5):
         for combo in itertools.combinations(models, k):
@@ -77,8 +82,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, out = Path(tmp) / "panel.csv", Path(tmp) / "out"
         write_panel(data)
-        command = [str(ROOT / ".venv" / "bin" / "deficit"), "backtest", "--data", str(data), "--freq", "MS",
-                   "--horizon", str(HORIZON), "--origins", str(ORIGINS), "--n-jobs", args.n_jobs, "--output", str(out)]
+        command = [
+            str(ROOT / ".venv" / "bin" / "deficit"),
+            "backtest",
+            "--data",
+            str(data),
+            "--freq",
+            "MS",
+            "--horizon",
+            str(HORIZON),
+            "--origins",
+            str(ORIGINS),
+            "--n-jobs",
+            args.n_jobs,
+            "--output",
+            str(out),
+        ]
         start = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
@@ -94,8 +113,10 @@ def main() -> None:
     print(table.sort_values("mean MASE").round(3).to_string())
     singles = [m for m in table.index if m not in ("auto", "auto_mean")]
     best_single = table.loc[singles, "mean MASE"].idxmin()
-    print(f"# auto: {table.loc['auto', 'mean MASE']:.3f}; best single model {best_single}: "
-          f"{table.loc[best_single, 'mean MASE']:.3f}; auto_mean (the prior): {table.loc['auto_mean', 'mean MASE']:.3f}")
+    print(
+        f"# auto: {table.loc['auto', 'mean MASE']:.3f}; best single model {best_single}: "
+        f"{table.loc[best_single, 'mean MASE']:.3f}; auto_mean (the prior): {table.loc['auto_mean', 'mean MASE']:.3f}"
+    )
     bound, combo = hindsight_bound(forecasts, panel, singles)
     print(f"# hindsight bound (best fixed mean of 2-4 default models, chosen on the test folds): {bound:.3f} {combo}")
 

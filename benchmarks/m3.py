@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from _common import ROOT, machine, run_in_bench_venv  # noqa: E402
 
 TABLE = ROOT.parent / "shared" / "benchmarks" / "m3" / "m3_recomputed_scores.csv"
@@ -74,8 +73,14 @@ def score(forecasts: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, uid), group in forecasts.groupby(["model", "unique_id"]):
         y, f = group["y"].to_numpy(), group["yhat"].to_numpy()
-        rows.append({"model": model, "unique_id": uid, "smape": smape(y, f), "mase": np.mean(np.abs(y - f)) / scale[uid]})
-    table = pd.DataFrame(rows).groupby("model").agg(series=("unique_id", "nunique"), smape=("smape", "mean"), mase=("mase", "mean"))
+        rows.append(
+            {"model": model, "unique_id": uid, "smape": smape(y, f), "mase": np.mean(np.abs(y - f)) / scale[uid]}
+        )
+    table = (
+        pd.DataFrame(rows)
+        .groupby("model")
+        .agg(series=("unique_id", "nunique"), smape=("smape", "mean"), mase=("mase", "mean"))
+    )
     return table
 
 
@@ -100,9 +105,24 @@ def run_defaults(n_jobs: str) -> None:
         data, out = Path(tmp) / "m3_monthly.csv", Path(tmp) / "out"
         run_in_bench_venv("_m3_export.py", str(data))
         # --global-alignment position describes the data (M3's dates are arbitrary), not a model choice
-        command = [str(ROOT / ".venv" / "bin" / "deficit"), "backtest", "--data", str(data), "--freq", "MS",
-                   "--horizon", "18", "--origins", "1", "--n-jobs", n_jobs, "--output", str(out),
-                   "--global-alignment", "position"]
+        command = [
+            str(ROOT / ".venv" / "bin" / "deficit"),
+            "backtest",
+            "--data",
+            str(data),
+            "--freq",
+            "MS",
+            "--horizon",
+            "18",
+            "--origins",
+            "1",
+            "--n-jobs",
+            n_jobs,
+            "--output",
+            str(out),
+            "--global-alignment",
+            "position",
+        ]
         start = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
@@ -118,7 +138,9 @@ def run_defaults(n_jobs: str) -> None:
     ours = score(forecasts, panel)
     for model, row in ours.sort_values("smape").iterrows():
         print(f"{'ours: ' + model:40} {int(row['series']):6d} {row['smape']:7.2f} {row['mase']:7.3f}")
-    print(f"# auto (defaults): sMAPE {ours.loc['auto', 'smape']:.2f}, MASE {ours.loc['auto', 'mase']:.3f} (target <= 13.4)")
+    print(
+        f"# auto (defaults): sMAPE {ours.loc['auto', 'smape']:.2f}, MASE {ours.loc['auto', 'mase']:.3f} (target <= 13.4)"
+    )
 
 
 def main() -> None:
@@ -130,18 +152,44 @@ def main() -> None:
     if args.defaults:
         return run_defaults(args.n_jobs)
     models = args.models.split(",")
-    combine = [f"{name}={how}:{','.join(members)}" for name, (how, members) in COMBINATIONS.items()
-               if set(members) <= set(models)]
+    combine = [
+        f"{name}={how}:{','.join(members)}"
+        for name, (how, members) in COMBINATIONS.items()
+        if set(members) <= set(models)
+    ]
     print(f"# m3: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         data, out = Path(tmp) / "m3_monthly.csv", Path(tmp) / "out"
         run_in_bench_venv("_m3_export.py", str(data))
-        command = [str(ROOT / ".venv" / "bin" / "deficit"), "backtest", "--data", str(data), "--freq", "MS",
-                   "--horizon", "18", "--origins", "2", "--step", "18", "--models", args.models,
-                   "--select-k", "1", "--select-k", "3", "--n-jobs", args.n_jobs, "--output", str(out),
-                   # M3's dates are arbitrary (every series starts 1990-01): global models group each
-                   # series' k-th last origin, not equal calendar dates.
-                   "--global-alignment", "position", *[arg for spec in combine for arg in ("--combine", spec)]]
+        command = [
+            str(ROOT / ".venv" / "bin" / "deficit"),
+            "backtest",
+            "--data",
+            str(data),
+            "--freq",
+            "MS",
+            "--horizon",
+            "18",
+            "--origins",
+            "2",
+            "--step",
+            "18",
+            "--models",
+            args.models,
+            "--select-k",
+            "1",
+            "--select-k",
+            "3",
+            "--n-jobs",
+            args.n_jobs,
+            "--output",
+            str(out),
+            # M3's dates are arbitrary (every series starts 1990-01): global models group each
+            # series' k-th last origin, not equal calendar dates.
+            "--global-alignment",
+            "position",
+            *[arg for spec in combine for arg in ("--combine", spec)],
+        ]
         start = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
@@ -153,9 +201,11 @@ def main() -> None:
     # The competition's test window is each series' last origin; the origin before it validates.
     last = forecasts["cutoff"] == forecasts.groupby("unique_id")["cutoff"].transform("max")
     test, dev = forecasts[last], forecasts[~last]
-    print(f"# deficit backtest --horizon 18 --origins 2 --step 18 --models {args.models} --select-k 1 --select-k 3 "
-          f"--n-jobs {args.n_jobs} --global-alignment position {' '.join('--combine ' + c for c in combine)}: "
-          f"{elapsed:.0f} s wall, {panel['unique_id'].nunique()} series, {len(skipped)} model/series pairs skipped")
+    print(
+        f"# deficit backtest --horizon 18 --origins 2 --step 18 --models {args.models} --select-k 1 --select-k 3 "
+        f"--n-jobs {args.n_jobs} --global-alignment position {' '.join('--combine ' + c for c in combine)}: "
+        f"{elapsed:.0f} s wall, {panel['unique_id'].nunique()} series, {len(skipped)} model/series pairs skipped"
+    )
     ours = score(test, panel)
     # The automatic method: of the declared combinations and single models, the one with the best
     # validation sMAPE; chosen before the test window is looked at.
@@ -169,8 +219,10 @@ def main() -> None:
     for model, row in ours.sort_values("smape").iterrows():
         valid = f"{validation[model]:11.2f}" if model in validation.index else ""
         print(f"{'ours: ' + model:40} {int(row['series']):6d} {row['smape']:7.2f} {row['mase']:7.3f} {valid}")
-    print(f"# automatic choice on the validation window: {chosen} -> test sMAPE {ours.loc[chosen, 'smape']:.2f}, "
-          f"MASE {ours.loc[chosen, 'mase']:.3f} (target <= 13.4)")
+    print(
+        f"# automatic choice on the validation window: {chosen} -> test sMAPE {ours.loc[chosen, 'smape']:.2f}, "
+        f"MASE {ours.loc[chosen, 'mase']:.3f} (target <= 13.4)"
+    )
     for model, reference in (("naive2", "NAIVE2"), ("theta_m4", "THETA")):
         if model in ours.index:
             delta = ours.loc[model, "smape"] - table.loc[reference, "mean_sMAPE"]

@@ -26,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
 from _common import HORIZON, N_ORIGINS, cutoff_positions, machine, panel_of, real_series, timed  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 
 def bare_ets_defaults(y: pd.Series) -> None:
@@ -36,7 +35,9 @@ def bare_ets_defaults(y: pd.Series) -> None:
 
     for p in cutoff_positions(len(y)):
         yh = y.iloc[: p + 1]
-        res = ETSModel(yh, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12).fit(disp=False)
+        res = ETSModel(yh, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12).fit(
+            disp=False
+        )
         pred = res.get_prediction(start=len(yh), end=len(yh) + HORIZON - 1)
         for alpha in (0.2, 0.05):
             pred.summary_frame(alpha=alpha)
@@ -50,7 +51,9 @@ def bare_ets(y: pd.Series) -> None:
 
     for p in cutoff_positions(len(y)):
         yh = y.iloc[: p + 1]
-        res = _ForecastETSModel(yh, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12).fit(disp=False)
+        res = _ForecastETSModel(
+            yh, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12
+        ).fit(disp=False)
         mean = np.asarray(res.forecast(HORIZON))
         sd = np.sqrt(res.mse * res._relative_forecast_variance(np.arange(1, HORIZON + 1)))
         for level in (80, 95):
@@ -75,8 +78,13 @@ def bare_prophet(y: pd.Series) -> None:
 
     for p in cutoff_positions(len(y)):
         yh = y.iloc[: p + 1]
-        m = Prophet(yearly_seasonality=True, weekly_seasonality=False, daily_seasonality=False,
-                    changepoint_prior_scale=0.05, uncertainty_samples=500)
+        m = Prophet(
+            yearly_seasonality=True,
+            weekly_seasonality=False,
+            daily_seasonality=False,
+            changepoint_prior_scale=0.05,
+            uncertainty_samples=500,
+        )
         m.fit(pd.DataFrame({"ds": yh.index, "y": yh.to_numpy()}), algorithm="LBFGS", seed=0)
         future = pd.DataFrame({"ds": pd.date_range(yh.index[-1], periods=HORIZON + 1, freq="MS")[1:]})
         np.random.seed(0)
@@ -123,8 +131,10 @@ def main() -> None:
     warnings.simplefilter("ignore")
     print(f"# overhead: {machine()}")
     print(f"# series {len(y)} points, {N_ORIGINS} origins, h={HORIZON}, cold refits, best of {args.repeats}")
-    print(f"{'model':8} {'bare s':>8} {'ours 1w s':>10} {'ours/bare':>10} {'ours 2w s':>10} {'2w/1w':>7} "
-          f"{'bare, sm defaults s':>20} {'ours/that':>10}")
+    print(
+        f"{'model':8} {'bare s':>8} {'ours 1w s':>10} {'ours/bare':>10} {'ours 2w s':>10} {'2w/1w':>7} "
+        f"{'bare, sm defaults s':>20} {'ours/that':>10}"
+    )
     for name in args.models.split(","):
         bare_t, one_t, two_t, default_t = [], [], [], []
         for _ in range(args.repeats):  # interleaved, so drifts in machine speed hit all alike

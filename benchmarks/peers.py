@@ -26,8 +26,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
-
-from _common import HORIZON, N_ORIGINS, cutoff_positions, fold_mase, machine, panel_of, real_series, run_in_bench_venv, timed  # noqa: E402
+from _common import (  # noqa: E402
+    HORIZON,
+    N_ORIGINS,
+    cutoff_positions,
+    fold_mase,
+    machine,
+    panel_of,
+    real_series,
+    run_in_bench_venv,
+    timed,
+)
 
 PEER = {"ets": "sktime-ets", "sarimax": "sktime-sarimax", "prophet": "prophet-cv"}
 PEER_LABEL = {"ets": "sktime evaluate", "sarimax": "sktime evaluate", "prophet": "prophet cross_validation"}
@@ -62,7 +71,9 @@ def main() -> None:
     ours(y.iloc[:120], "ets", VARIANTS["cold 2w"][0], 2)  # start the worker pool (untimed)
     print(f"# peers: {machine()}")
     order = "interleaved" if args.interleave else "peer runs first"
-    print(f"# series {len(y)} points, {N_ORIGINS} cutoffs, h={HORIZON}; best of {args.repeats} ({order}); speed-up = peer s / ours s")
+    print(
+        f"# series {len(y)} points, {N_ORIGINS} cutoffs, h={HORIZON}; best of {args.repeats} ({order}); speed-up = peer s / ours s"
+    )
     print(f"{'model':8} {'backtester':26} {'seconds':>8} {'speed-up':>9} {'MASE':>7} {'MASE vs cold':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "series.csv"
@@ -74,22 +85,39 @@ def main() -> None:
             # --interleave: one timed peer run, then each variant once, per round (drifts in the
             # shared machine's load then hit both sides alike); otherwise all peer runs come first.
             for _ in range(args.repeats if args.interleave else 1):
-                peer_runs.append(json.loads(run_in_bench_venv(
-                    "_peer_runner.py", PEER[name], str(path), str(first), str(N_ORIGINS),
-                    "1" if args.interleave else str(args.repeats))))
+                peer_runs.append(
+                    json.loads(
+                        run_in_bench_venv(
+                            "_peer_runner.py",
+                            PEER[name],
+                            str(path),
+                            str(first),
+                            str(N_ORIGINS),
+                            "1" if args.interleave else str(args.repeats),
+                        )
+                    )
+                )
                 for label, (options, workers) in variants.items():
-                    runs[label] += [timed(lambda: ours(y, name, options, workers))
-                                    for _ in range(1 if args.interleave else args.repeats)]
+                    runs[label] += [
+                        timed(lambda: ours(y, name, options, workers))
+                        for _ in range(1 if args.interleave else args.repeats)
+                    ]
             peer = min(peer_runs, key=lambda r: r["seconds"])
             peer_mase = fold_mase(y, {pd.Timestamp(c): v for c, v in peer["forecasts"].items()})
-            print(f"{name:8} {PEER_LABEL[name]:26} {peer['seconds']:8.2f} {'1.00':>9} {peer_mase:7.4f} {'':>13}", flush=True)
+            print(
+                f"{name:8} {PEER_LABEL[name]:26} {peer['seconds']:8.2f} {'1.00':>9} {peer_mase:7.4f} {'':>13}",
+                flush=True,
+            )
             cold_mase = None
             for label in variants:
                 seconds = min(t for t, _ in runs[label])
                 mase = float(runs[label][0][1].metrics()["mase"].iloc[0])
                 cold_mase = mase if label == "cold 1w" else cold_mase
-                print(f"{'':8} {'ours ' + label:26} {seconds:8.2f} {peer['seconds'] / seconds:9.2f} {mase:7.4f} "
-                      f"{mase / cold_mase - 1:+12.2%}", flush=True)
+                print(
+                    f"{'':8} {'ours ' + label:26} {seconds:8.2f} {peer['seconds'] / seconds:9.2f} {mase:7.4f} "
+                    f"{mase / cold_mase - 1:+12.2%}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

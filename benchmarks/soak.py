@@ -51,15 +51,24 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# soak: {machine()}")
     print(f"# {args.runs} x deficit refresh --force-promote --config {args.config}, one folder, one store")
-    print(f"{'run':>3} {'wall s':>7} {'peak RSS tree MB':>17} {'peak RSS largest MB':>20} {'store MB':>9} "
-          f"{'+store MB':>10}")
+    print(
+        f"{'run':>3} {'wall s':>7} {'peak RSS tree MB':>17} {'peak RSS largest MB':>20} {'store MB':>9} "
+        f"{'+store MB':>10}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(ROOT / "configs", work / "configs")
         # the CLI through this checkout's venv interpreter (`deficit` is the same entry point)
-        command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "experiments.cli", "refresh", "--force-promote",
-                   "--config", str(work / args.config)]
+        command = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "experiments.cli",
+            "refresh",
+            "--force-promote",
+            "--config",
+            str(work / args.config),
+        ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
         previous = 0
         for i in range(1, args.runs + 1):
@@ -70,8 +79,11 @@ def main() -> None:
                 sys.exit(f"error: refresh {i} failed ({code}):\n{err[-2000:]}")
             store = tree_bytes(work / "mlruns")
             rows.append((elapsed, peak_sum, peak_max, store))
-            print(f"{i:>3} {elapsed:7.1f} {peak_sum / 2**20:17.0f} {peak_max / 2**20:20.0f} {store / 2**20:9.1f} "
-                  f"{(store - previous) / 2**20:10.2f}", flush=True)
+            print(
+                f"{i:>3} {elapsed:7.1f} {peak_sum / 2**20:17.0f} {peak_max / 2**20:20.0f} {store / 2**20:9.1f} "
+                f"{(store - previous) / 2**20:10.2f}",
+                flush=True,
+            )
             previous = store
     first, last = rows[0], rows[-1]
     peaks = [r[1] for r in rows]
@@ -80,14 +92,20 @@ def main() -> None:
     slope, r2 = linear_fit(list(range(2, len(rows) + 1)), [r[3] for r in rows[1:]])
     increments = [b[3] - a[3] for a, b in zip(rows, rows[1:])]
     print()
-    print(f"peak RSS tree: first {first[1] / 2**20:.0f} MB, last {last[1] / 2**20:.0f} MB, "
-          f"last/first {last[1] / first[1]:.3f}, max {max(peaks) / 2**20:.0f} MB, "
-          f"median of last 5 / median of first 5 {statistics.median(peaks[-5:]) / statistics.median(peaks[:5]):.3f}")
-    print(f"peak RSS largest process: first {first[2] / 2**20:.0f} MB, last {last[2] / 2**20:.0f} MB, "
-          f"last/first {last[2] / first[2]:.3f}")
+    print(
+        f"peak RSS tree: first {first[1] / 2**20:.0f} MB, last {last[1] / 2**20:.0f} MB, "
+        f"last/first {last[1] / first[1]:.3f}, max {max(peaks) / 2**20:.0f} MB, "
+        f"median of last 5 / median of first 5 {statistics.median(peaks[-5:]) / statistics.median(peaks[:5]):.3f}"
+    )
+    print(
+        f"peak RSS largest process: first {first[2] / 2**20:.0f} MB, last {last[2] / 2**20:.0f} MB, "
+        f"last/first {last[2] / first[2]:.3f}"
+    )
     if len(rows) >= 3:
-        print(f"store: {last[3] / 2**20:.1f} MB after {len(rows)} runs; {slope / 2**20:.2f} MB per run "
-              f"(R^2 {r2:.4f}); increments min {min(increments) / 2**20:.2f}, max {max(increments) / 2**20:.2f} MB")
+        print(
+            f"store: {last[3] / 2**20:.1f} MB after {len(rows)} runs; {slope / 2**20:.2f} MB per run "
+            f"(R^2 {r2:.4f}); increments min {min(increments) / 2**20:.2f}, max {max(increments) / 2**20:.2f} MB"
+        )
     print(f"wall: first {first[0]:.1f} s, last {last[0]:.1f} s, median {statistics.median(r[0] for r in rows):.1f} s")
 
 

@@ -20,8 +20,9 @@ PRIMARY_MODE = "forecast"
 Progress = Callable[[str, int, int], None]
 
 
-def backtest_annual(study: AnnualStudyConfig, data: AnnualData, n_jobs: int,
-                    progress: Progress | None = None) -> BacktestResult:
+def backtest_annual(
+    study: AnnualStudyConfig, data: AnnualData, n_jobs: int, progress: Progress | None = None
+) -> BacktestResult:
     """Every model on every series, grouped by driver set; folds only at years with a figure."""
     bt = study.backtest
     groups: dict[tuple[str, ...], list] = {}
@@ -39,9 +40,14 @@ def backtest_annual(study: AnnualStudyConfig, data: AnnualData, n_jobs: int,
                 continue
             rows = data.panel[data.panel["unique_id"].isin(ids)][["unique_id", "ds", "y", *columns]]
             settings = BacktestSettings(
-                horizon=horizon, n_origins=n_origins, season_length=1, freq=ANNUAL_FREQ,
-                exog_mode=PRIMARY_MODE, publication_lag_days=bt.publication_lag_days,
-                exog_options=exog_options(study, data, compare=bool(columns)), origins_per_task=None,
+                horizon=horizon,
+                n_origins=n_origins,
+                season_length=1,
+                freq=ANNUAL_FREQ,
+                exog_mode=PRIMARY_MODE,
+                publication_lag_days=bt.publication_lag_days,
+                exog_options=exog_options(study, data, compare=bool(columns)),
+                origins_per_task=None,
             )
             models = {s.name: make_model(s.model, 1, s.params) for s in specs}
             result = cross_validate(rows, models, settings, n_jobs=n_jobs, exog_columns=list(columns))
@@ -60,10 +66,17 @@ def backtest_annual(study: AnnualStudyConfig, data: AnnualData, n_jobs: int,
         # at MOF, we just do not hold them), not a forecaster's situation: left out.
         frame = frame.astype({"cutoff": "datetime64[us]", "ds": "datetime64[us]"})
         return frame.merge(observed, on=["unique_id", "cutoff"]).sort_values(
-            ["unique_id", "model", "cutoff", "h"], ignore_index=True)
+            ["unique_id", "model", "cutoff", "h"], ignore_index=True
+        )
 
-    main = BacktestSettings(horizon=bt.horizon, n_origins=bt.n_origins, season_length=1, freq=ANNUAL_FREQ,
-                            exog_mode=PRIMARY_MODE, publication_lag_days=bt.publication_lag_days)
+    main = BacktestSettings(
+        horizon=bt.horizon,
+        n_origins=bt.n_origins,
+        season_length=1,
+        freq=ANNUAL_FREQ,
+        exog_mode=PRIMARY_MODE,
+        publication_lag_days=bt.publication_lag_days,
+    )
     return BacktestResult(
         forecasts=on_observed(pd.concat(forecasts, ignore_index=True)),
         skipped=pd.concat(skipped, ignore_index=True),

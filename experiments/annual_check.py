@@ -13,8 +13,9 @@ from features.snapshot import Snapshot
 from forecast.backtest.engine import BacktestResult
 
 
-def backtest_check(study: AnnualStudyConfig, data: AnnualData, result: BacktestResult, selection: pd.DataFrame,
-                   snapshot: Snapshot) -> tuple[pd.DataFrame, str]:
+def backtest_check(
+    study: AnnualStudyConfig, data: AnnualData, result: BacktestResult, selection: pd.DataFrame, snapshot: Snapshot
+) -> tuple[pd.DataFrame, str]:
     """Every model refitted with data through ``check_year - 1`` (the backtest fold there), its
     ``check_year`` projection and 80% interval against the published figure and the H1 figure."""
     year, target = study.check_year, study.targets[0]
@@ -32,8 +33,22 @@ def backtest_check(study: AnnualStudyConfig, data: AnnualData, result: BacktestR
     rows["inside_95"] = (rows["lo_95"] <= rows["y"]) & (rows["y"] <= rows["hi_95"])
     rows["error"] = rows["mean"] - rows["y"]
     rows["upper_bound"] = rows["exog_mode"] == "oracle"
-    table = rows[["model", "exog_mode", "upper_bound", "mean", "lo_80", "hi_80", "lo_95", "hi_95", "y", "error",
-                  "inside_80", "inside_95"]].sort_values(["upper_bound", "model"], ignore_index=True)
+    table = rows[
+        [
+            "model",
+            "exog_mode",
+            "upper_bound",
+            "mean",
+            "lo_80",
+            "hi_80",
+            "lo_95",
+            "hi_95",
+            "y",
+            "error",
+            "inside_80",
+            "inside_95",
+        ]
+    ].sort_values(["upper_bound", "model"], ignore_index=True)
     return table, _check_note(study, data, table, selection, snapshot, year, target)
 
 
@@ -42,8 +57,12 @@ def _half_year(data: AnnualData, snapshot: Snapshot, target: str, year: int) -> 
     if not isinstance(spec, OfficialSeries):
         return None
     rows = snapshot.digital_annual
-    rows = rows[(rows["frequency"] == "H") & (rows["period"] == f"{year}H1") & (rows["item"] == spec.item)
-                & (rows["flow"] == spec.flow)]
+    rows = rows[
+        (rows["frequency"] == "H")
+        & (rows["period"] == f"{year}H1")
+        & (rows["item"] == spec.item)
+        & (rows["flow"] == spec.flow)
+    ]
     if rows.empty:
         return None
     best = data.catalog.choose(rows).iloc[0]
@@ -55,8 +74,9 @@ def _oku(v: float) -> str:
 
 
 def _check_note(study, data, table, selection, snapshot, year, target) -> str:
-    prov = data.provenance[(data.provenance["unique_id"] == target)
-                           & (data.provenance["ds"] == pd.Timestamp(f"{year}-01-01"))]
+    prov = data.provenance[
+        (data.provenance["unique_id"] == target) & (data.provenance["ds"] == pd.Timestamp(f"{year}-01-01"))
+    ]
     source = prov["source_id"].iloc[0] if len(prov) else "?"
     published = table["y"].iloc[0] if len(table) else np.nan
     half = _half_year(data, snapshot, target, year)
@@ -69,8 +89,10 @@ def _check_note(study, data, table, selection, snapshot, year, target) -> str:
     ]
     if half is not None:
         h1, h1_source = half
-        lines.append(f"Published {year} H1 (Jan-Jun): {_oku(h1)} ({h1_source}), {h1 / published:.0%} of the "
-                     f"published year; 2 × H1 = {_oku(2 * h1)} (a run rate for comparison, not a published figure).")
+        lines.append(
+            f"Published {year} H1 (Jan-Jun): {_oku(h1)} ({h1_source}), {h1 / published:.0%} of the "
+            f"published year; 2 × H1 = {_oku(2 * h1)} (a run rate for comparison, not a published figure)."
+        )
     lines += [
         "",
         f"Each row is the backtest fold with cutoff {year - 1}: the model refitted on the figures through "
@@ -84,8 +106,10 @@ def _check_note(study, data, table, selection, snapshot, year, target) -> str:
     ]
     for r in table.itertuples(index=False):
         mode = f"{r.exog_mode} (upper bound)" if r.upper_bound else r.exog_mode
-        lines.append(f"| {r.model} | {mode} | {_oku(r.mean)} | [{_oku(r.lo_80)}, {_oku(r.hi_80)}] | "
-                     f"[{_oku(r.lo_95)}, {_oku(r.hi_95)}] | {_oku(r.error)} | {'yes' if r.inside_80 else 'no'} |")
+        lines.append(
+            f"| {r.model} | {mode} | {_oku(r.mean)} | [{_oku(r.lo_80)}, {_oku(r.hi_80)}] | "
+            f"[{_oku(r.lo_95)}, {_oku(r.hi_95)}] | {_oku(r.error)} | {'yes' if r.inside_80 else 'no'} |"
+        )
     if half is not None and len(table):
         h2 = 2 * half[0]
         hits = table[(table["lo_80"] <= h2) & (h2 <= table["hi_80"])]

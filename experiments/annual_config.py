@@ -10,28 +10,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from experiments.config_types import Metric
 from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
-from forecast.models.registry import available_models, is_global_model
+from features.yaml_settings import StrictSettings
+from forecast.models.registry import available_models, check_model_params, is_global_model
 
 Driver = Literal["usdjpy", "ai_adoption"]
-Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FxDriverConfig(_Strict):
+class FxDriverConfig(StrictSettings):
     """USD/JPY: known ``known_lag_days`` after its period ends; forecast at an origin by ``model``."""
 
     known_lag_days: int = Field(1, ge=0)
     model: Literal["random_walk", "drift"] = "random_walk"
 
 
-class AnnualModelSpec(_Strict):
+class AnnualModelSpec(StrictSettings):
     """One candidate: a display ``name``, a registry ``model`` with ``params``, and its ``drivers``."""
 
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
@@ -52,8 +49,13 @@ class AnnualModelSpec(_Strict):
             raise ValueError(f"model '{model}' is a global (cross-series) model, which annual studies do not support")
         return model
 
+    @model_validator(mode="after")
+    def _params_fit_the_model(self) -> AnnualModelSpec:
+        check_model_params(self.model, self.params, season_length=1)
+        return self
 
-class AnnualBacktestConfig(_Strict):
+
+class AnnualBacktestConfig(StrictSettings):
     """Origins: main targets one step ahead (``horizon``), supporting series further ahead."""
 
     horizon: int = Field(1, ge=1)
@@ -65,7 +67,7 @@ class AnnualBacktestConfig(_Strict):
     metric: Metric = "mase"
 
 
-class SelectionConfig(_Strict):
+class SelectionConfig(StrictSettings):
     """The projection model per target: the best of ``candidates`` on the backtest when the target
     has at least ``min_origins`` scored origins, else ``fallback`` (chosen a priori)."""
 
@@ -76,7 +78,7 @@ class SelectionConfig(_Strict):
     sensitivity: list[str] = []
 
 
-class AnnualStudyConfig(_Strict):
+class AnnualStudyConfig(StrictSettings):
     name: str = Field(min_length=1, pattern=NAME_PATTERN)
     registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     # null: the files shipped with the package (configs/annual_series.yaml, configs/ai_adoption.yaml,
@@ -96,12 +98,15 @@ class AnnualStudyConfig(_Strict):
     reconcile: ReconcileConfig | None = None  # null: the projections are the models' own (may not add up)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "AnnualStudyConfig":
+    def _consistent(self) -> AnnualStudyConfig:
         names = [m.name for m in self.models]
         if len(set(names)) != len(names):
             raise ValueError("model names are listed more than once")
-        unknown = [c for c in [*self.selection.candidates, self.selection.fallback, *self.selection.sensitivity]
-                   if c not in names]
+        unknown = [
+            c
+            for c in [*self.selection.candidates, self.selection.fallback, *self.selection.sensitivity]
+            if c not in names
+        ]
         if unknown:
             raise ValueError(f"selection names model '{unknown[0]}', which is not in models")
         if self.selection.fallback not in self.selection.candidates:
@@ -116,15 +121,17 @@ class AnnualStudyConfig(_Strict):
             self.reconcile.check([*self.targets, *self.supporting_targets])
         return self
 
-    def resolve(self, base: Path) -> "AnnualStudyConfig":
+    def resolve(self, base: Path) -> AnnualStudyConfig:
         def absolute(p: Path | None) -> Path | None:
             return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
-        return self.model_copy(update={
-            "series_catalog": absolute(self.series_catalog),
-            "adoption_config": absolute(self.adoption_config),
-            "scenarios_dir": absolute(self.scenarios_dir),
-        })
+        return self.model_copy(
+            update={
+                "series_catalog": absolute(self.series_catalog),
+                "adoption_config": absolute(self.adoption_config),
+                "scenarios_dir": absolute(self.scenarios_dir),
+            }
+        )
 
     def spec(self, name: str) -> AnnualModelSpec:
         return next(m for m in self.models if m.name == name)

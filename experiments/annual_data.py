@@ -19,8 +19,15 @@ from experiments.annual_projection import ANNUAL_FREQ
 from experiments.levers import check_levers
 from experiments.scenarios import Scenario, load_scenarios, scenario_files, scenario_levers
 from features.ai_adoption import (
-    ADOPTION_COLUMN, DEFAULT_ADOPTION_CONFIG, AdoptionConfig, AdoptionDriver, AdoptionFit, adoption_index, fit_adoption,
-    load_adoption_config, survey_points,
+    ADOPTION_COLUMN,
+    DEFAULT_ADOPTION_CONFIG,
+    AdoptionConfig,
+    AdoptionDriver,
+    AdoptionFit,
+    adoption_index,
+    fit_adoption,
+    load_adoption_config,
+    survey_points,
 )
 from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, build_annual_panel, load_annual_catalog
 from features.errors import ConfigError
@@ -72,13 +79,28 @@ def prepare_annual(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: An
         for overlay in scenario.overlays:
             stray = set(overlay.targets) - set(ids)
             if stray:
-                raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
-                                  f"which study '{study.name}' does not project")
-    files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH, study.adoption_config or DEFAULT_ADOPTION_CONFIG,
-             *scenario_files(study.scenarios_dir)]
+                raise ConfigError(
+                    f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
+                    f"which study '{study.name}' does not project"
+                )
+    files = [
+        study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
+        study.adoption_config or DEFAULT_ADOPTION_CONFIG,
+        *scenario_files(study.scenarios_dir),
+    ]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
-    return AnnualData(panel, provenance, catalog, adoption_config, points, adoption, usdjpy_monthly(snapshot),
-                      scenarios, hashlib.sha256(payload.encode()).hexdigest(), levers)
+    return AnnualData(
+        panel,
+        provenance,
+        catalog,
+        adoption_config,
+        points,
+        adoption,
+        usdjpy_monthly(snapshot),
+        scenarios,
+        hashlib.sha256(payload.encode()).hexdigest(),
+        levers,
+    )
 
 
 def exog_options(study: AnnualStudyConfig, data: AnnualData, compare: bool) -> ExogOptions:

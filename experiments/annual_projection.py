@@ -18,10 +18,25 @@ from features.exog import FX_REGRESSOR
 from forecast.models.base import BaseForecaster
 
 ANNUAL_FREQ = "YS"
-PRED_RENAME = {"mean": "yhat", "lo_80": "yhat_lo_80", "hi_80": "yhat_hi_80", "lo_95": "yhat_lo_95", "hi_95": "yhat_hi_95"}
+PRED_RENAME = {
+    "mean": "yhat",
+    "lo_80": "yhat_lo_80",
+    "hi_80": "yhat_hi_80",
+    "lo_95": "yhat_lo_95",
+    "hi_95": "yhat_hi_95",
+}
 ANNUAL_OUTPUT_COLUMNS = [
-    "scenario", "unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95",
-    "usdjpy_assumed", "ai_adoption_assumed", "overlay",
+    "scenario",
+    "unique_id",
+    "ds",
+    "yhat",
+    "yhat_lo_80",
+    "yhat_hi_80",
+    "yhat_lo_95",
+    "yhat_hi_95",
+    "usdjpy_assumed",
+    "ai_adoption_assumed",
+    "overlay",
 ]
 
 
@@ -35,10 +50,13 @@ def resolve_paths(
 ) -> pd.DataFrame:
     """Per year of ``years``: ``usdjpy`` (level) and ``ai_adoption`` (%) under ``scenario``."""
     years = pd.DatetimeIndex(years)
-    return pd.DataFrame({
-        "usdjpy": fx_path(years, ANNUAL_FREQ, known_fx_monthly, scenario.fx_multiplier).to_numpy(),
-        ADOPTION_COLUMN: adoption_index(adoption, years, ANNUAL_FREQ, scenario.adoption).values.to_numpy(),
-    }, index=years)
+    return pd.DataFrame(
+        {
+            "usdjpy": fx_path(years, ANNUAL_FREQ, known_fx_monthly, scenario.fx_multiplier).to_numpy(),
+            ADOPTION_COLUMN: adoption_index(adoption, years, ANNUAL_FREQ, scenario.adoption).values.to_numpy(),
+        },
+        index=years,
+    )
 
 
 def paths_to_json(paths: pd.DataFrame) -> dict:
@@ -57,19 +75,24 @@ def project_target(
     """Rows for the requested ``years`` (all after the estimator's cutoff) under ``scenario``."""
     years = pd.DatetimeIndex(years).sort_values()
     if years[0] <= estimator.cutoff_:
-        raise AnnualRequestError(f"requested year {years[0]:%Y} is not after the last observation {estimator.cutoff_:%Y}")
+        raise AnnualRequestError(
+            f"requested year {years[0]:%Y} is not after the last observation {estimator.cutoff_:%Y}"
+        )
     full = pd.date_range(estimator.cutoff_, years[-1], freq=ANNUAL_FREQ)[1:]
     off_grid = years.difference(full)
     if len(off_grid):
         raise AnnualRequestError(f"{off_grid[0]:%Y-%m-%d} is not a year start (annual model: ds must be YYYY-01-01)")
     beyond = full.difference(paths.index)
     if len(beyond):
-        raise AnnualRequestError(f"year {beyond[0]:%Y} is beyond the scenario paths (they end in {paths.index.max():%Y})")
+        raise AnnualRequestError(
+            f"year {beyond[0]:%Y} is beyond the scenario paths (they end in {paths.index.max():%Y})"
+        )
     drivers = paths.loc[full]
     X_future = None
     if estimator.exog_columns_:
-        X_future = pd.DataFrame({FX_REGRESSOR: np.log(drivers["usdjpy"]), ADOPTION_COLUMN: drivers[ADOPTION_COLUMN]},
-                                index=full)[estimator.exog_columns_]
+        X_future = pd.DataFrame(
+            {FX_REGRESSOR: np.log(drivers["usdjpy"]), ADOPTION_COLUMN: drivers[ADOPTION_COLUMN]}, index=full
+        )[estimator.exog_columns_]
     pred = estimator.predict(len(full), X_future).rename(columns=PRED_RENAME)
     overlay = scenario.overlay_amounts(full, ANNUAL_FREQ, target)
     for column in PRED_RENAME.values():

@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 import joblib
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
+import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 from experiments import model_registry as registry
 from experiments.annual_backtest import PRIMARY_MODE
 from experiments.annual_config import AnnualStudyConfig
@@ -35,8 +35,12 @@ PYFUNC_ANNUAL = Path(__file__).with_name("pyfunc_annual.py")
 
 ANNUAL_INPUT_SCHEMA = Schema([ColSpec("string", "unique_id", required=False), ColSpec("datetime", "ds")])
 ANNUAL_OUTPUT_SCHEMA = Schema(
-    [ColSpec("string", "scenario"), ColSpec("string", "unique_id"), ColSpec("datetime", "ds")]
-    + [ColSpec("double", c) for c in ANNUAL_OUTPUT_COLUMNS[3:]]
+    [
+        ColSpec("string", "scenario"),
+        ColSpec("string", "unique_id"),
+        ColSpec("datetime", "ds"),
+        *(ColSpec("double", c) for c in ANNUAL_OUTPUT_COLUMNS[3:]),
+    ]
 )
 
 
@@ -49,8 +53,18 @@ class Published:
     report_path: Path | None = None
 
 
-def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: dict[str, str], data: AnnualData,
-                   outcome: AnnualOutcome, estimators: dict, stored: dict, meta: dict) -> Published:
+def publish_annual(
+    study: AnnualStudyConfig,
+    config,
+    client,
+    uri: str,
+    lineage: dict[str, str],
+    data: AnnualData,
+    outcome: AnnualOutcome,
+    estimators: dict,
+    stored: dict,
+    meta: dict,
+) -> Published:
     """Log ``outcome``'s tables, charts and model in one run, register the version as champion, then
     write the projection files."""
     bt = study.backtest
@@ -58,53 +72,80 @@ def publish_annual(study: AnnualStudyConfig, config, client, uri: str, lineage: 
     evidence, selection, projections = outcome.evidence, outcome.selection, outcome.projections
     deltas, sensitivity = outcome.deltas, outcome.sensitivity
     check, note = outcome.check, outcome.note
+    assert evidence is not None and deltas is not None and sensitivity is not None  # set by the study run
     adoption = _adoption_table(data, study)
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
     # Registered, then the files: if a file cannot be written (disk full, read-only), none is
     # replaced and the registry is put back as it was (experiments/model_registry.py).
-    with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged, \
-            tempfile.TemporaryDirectory() as tmp, \
-            mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
+    with (
+        registry.unchanged_on_failure(client, study.registered_model),
+        StagedFiles() as staged,
+        tempfile.TemporaryDirectory() as tmp_name,
+        mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run,
+    ):
         mlflow.set_tags({**lineage, "kind": "annual_refresh"})
-        mlflow.log_params({
-            "frequency": "annual", "targets": ",".join(study.targets),
-            "supporting_targets": ",".join(study.supporting_targets),
-            "models": ",".join(m.name for m in study.models), "horizon": bt.horizon,
-            "supporting_horizon": bt.supporting_horizon, "metric": bt.metric, "exog_mode": PRIMARY_MODE,
-            "compare_exog_modes": ",".join(bt.compare_exog_modes), "publication_lag_days": bt.publication_lag_days,
-            "fallback_model": study.selection.fallback, "min_origins": study.selection.min_origins,
-            "projection_end": study.projection_end, "scenarios": ",".join(sorted(data.scenarios)),
-            "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
-        })
-        tmp = Path(tmp)
+        mlflow.log_params(
+            {
+                "frequency": "annual",
+                "targets": ",".join(study.targets),
+                "supporting_targets": ",".join(study.supporting_targets),
+                "models": ",".join(m.name for m in study.models),
+                "horizon": bt.horizon,
+                "supporting_horizon": bt.supporting_horizon,
+                "metric": bt.metric,
+                "exog_mode": PRIMARY_MODE,
+                "compare_exog_modes": ",".join(bt.compare_exog_modes),
+                "publication_lag_days": bt.publication_lag_days,
+                "fallback_model": study.selection.fallback,
+                "min_origins": study.selection.min_origins,
+                "projection_end": study.projection_end,
+                "scenarios": ",".join(sorted(data.scenarios)),
+                "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
+            }
+        )
+        tmp = Path(tmp_name)
         charts = _charts(study, data, projections, tmp)
         for chart in charts:
             mlflow.log_artifact(str(chart), "fan_charts")
-        tables = {"leaderboard.csv": board, "leaderboard_exog_modes.csv": exog_board, "evidence.csv": evidence,
-                  "selection.csv": selection, "skipped.csv": outcome.skipped, "projections.csv": projections,
-                  "provenance.csv": data.provenance, "adoption_index.csv": adoption,
-                  f"backtest_check_{study.check_year}.csv": check,
-                  "scenario_deltas.csv": deltas.reset_index(),
-                  "projections_sensitivity.csv": sensitivity,
-                  f"levers_{study.projection_end}.csv": outcome.levers}
+        tables = {
+            "leaderboard.csv": board,
+            "leaderboard_exog_modes.csv": exog_board,
+            "evidence.csv": evidence,
+            "selection.csv": selection,
+            "skipped.csv": outcome.skipped,
+            "projections.csv": projections,
+            "provenance.csv": data.provenance,
+            "adoption_index.csv": adoption,
+            f"backtest_check_{study.check_year}.csv": check,
+            "scenario_deltas.csv": deltas.reset_index(),
+            "projections_sensitivity.csv": sensitivity,
+            f"levers_{study.projection_end}.csv": outcome.levers,
+        }
         for name, frame in tables.items():
             (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
             mlflow.log_artifact(str(tmp / name), "tables")
         mlflow.log_text(note, f"backtest_check_{study.check_year}.md")
         info = _log_model(estimators, stored, meta, tmp)
         version = registry.create_version(
-            client, study.registered_model, info.model_uri, run.info.run_id, info.model_id,
+            client,
+            study.registered_model,
+            info.model_uri,
+            run.info.run_id,
+            info.model_id,
             {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
             description="annual projection study (scenarios as pyfunc param 'scenario')",
         )
-        reason = (f"annual study: at most {int(evidence['scored_origins'].max())} scored origins per series, too few "
-                  f"for a champion/challenger test; the refreshed model replaces the champion")
+        reason = (
+            f"annual study: at most {int(evidence['scored_origins'].max())} scored origins per series, too few "
+            f"for a champion/challenger test; the refreshed model replaces the champion"
+        )
         registry.promote(client, study.registered_model, str(version.version), reason)
         mlflow.set_tag("registered_model_version", str(version.version))
-        report = render_annual_report(study, outcome, charts, str(version.version), run.info.run_id,
-                                      lineage["data_vintage"])
+        report = render_annual_report(
+            study, outcome, charts, str(version.version), run.info.run_id, lineage["data_vintage"]
+        )
         mlflow.log_text(report, "report.html")
         # The charts go next to the projections file, with the CSVs.
         saved_charts = [out_dir / chart.name for chart in charts]
@@ -138,10 +179,21 @@ def _charts(study: AnnualStudyConfig, data: AnnualData, projections: pd.DataFram
     names = [BASELINE] + sorted(n for n in data.scenarios if n != BASELINE)
     first = targets[0]
     return [
-        scenario_fan_grid(history, projections, names, labels, tmp / f"{study.name}-fan-charts.png",
-                          f"{study.name}: projections by scenario (80% and 95% intervals, conditional on the scenario)"),
-        scenario_comparison_chart(history[first], projections, first, tmp / f"{study.name}-scenarios-{first}.png",
-                                  f"{labels[first]}: every scenario against the baseline fan"),
+        scenario_fan_grid(
+            history,
+            projections,
+            names,
+            labels,
+            tmp / f"{study.name}-fan-charts.png",
+            f"{study.name}: projections by scenario (80% and 95% intervals, conditional on the scenario)",
+        ),
+        scenario_comparison_chart(
+            history[first],
+            projections,
+            first,
+            tmp / f"{study.name}-scenarios-{first}.png",
+            f"{labels[first]}: every scenario against the baseline fan",
+        ),
     ]
 
 
@@ -150,13 +202,20 @@ def _log_model(estimators: dict, stored: dict, meta: dict, tmp: Path):
     (tmp / "scenarios.json").write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
     # The weights resolved at refresh time, so served forecasts are reconciled as published.
     (tmp / "reconciliation.json").write_text(json.dumps(meta.get("reconciliation")), encoding="utf-8")
-    example = pd.DataFrame({"unique_id": list(estimators),
-                            "ds": [pd.Timestamp(meta["targets"][uid]["first_forecast"]) for uid in estimators]})
+    example = pd.DataFrame(
+        {
+            "unique_id": list(estimators),
+            "ds": [pd.Timestamp(meta["targets"][uid]["first_forecast"]) for uid in estimators],
+        }
+    )
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=str(PYFUNC_ANNUAL),
-        artifacts={"estimators": str(tmp / "estimators.joblib"), "scenarios": str(tmp / "scenarios.json"),
-                   "reconciliation": str(tmp / "reconciliation.json")},
+        artifacts={
+            "estimators": str(tmp / "estimators.joblib"),
+            "scenarios": str(tmp / "scenarios.json"),
+            "reconciliation": str(tmp / "reconciliation.json"),
+        },
         signature=ModelSignature(inputs=ANNUAL_INPUT_SCHEMA, outputs=ANNUAL_OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
         input_example=example,
         pip_requirements=PIP_REQUIREMENTS,

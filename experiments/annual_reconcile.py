@@ -15,9 +15,9 @@ import pandas as pd
 from experiments.annual_config import AnnualStudyConfig
 from experiments.annual_projection import PRED_RENAME, AnnualRequestError, project_annual
 from experiments.projection import expand_request
+from experiments.reconcile_plan import BASE_COLUMN, make_plan, plan_parts, reconcile_complete_periods, with_base_column
 from experiments.scenarios import Scenario
 from forecast.backtest.engine import BacktestResult
-from experiments.reconcile_plan import BASE_COLUMN, make_plan, plan_parts, reconcile_complete_periods, with_base_column
 from forecast.reconciliation import constrained_series
 
 __all__ = ["BASE_COLUMN", "reconcile_projections", "reconciliation_plan", "selected_errors", "serve"]
@@ -27,8 +27,13 @@ def selected_errors(result: BacktestResult, selection: pd.DataFrame) -> pd.DataF
     """One-year-ahead backtest errors (realised - mean) of each series' selected model."""
     chosen = result.forecasts.merge(selection[["unique_id", "model"]], on=["unique_id", "model"])
     scored = chosen[(chosen["h"] == 1) & chosen["y"].notna()]
-    return pd.DataFrame({"unique_id": scored["unique_id"].to_numpy(), "ds": scored["ds"].to_numpy(),
-                         "error": (scored["y"] - scored["mean"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "unique_id": scored["unique_id"].to_numpy(),
+            "ds": scored["ds"].to_numpy(),
+            "error": (scored["y"] - scored["mean"]).to_numpy(),
+        }
+    )
 
 
 def reconciliation_plan(study: AnnualStudyConfig, result: BacktestResult, selection: pd.DataFrame) -> dict | None:
@@ -49,8 +54,9 @@ def reconcile_projections(projections: pd.DataFrame, plan: dict | None) -> pd.Da
     return out
 
 
-def serve(estimators: dict, request: pd.DataFrame, paths: pd.DataFrame, scenario: Scenario,
-          plan: dict | None) -> pd.DataFrame:
+def serve(
+    estimators: dict, request: pd.DataFrame, paths: pd.DataFrame, scenario: Scenario, plan: dict | None
+) -> pd.DataFrame:
     """What the pyfunc model answers: the requested rows, reconciled as published. The other
     series of the identities are projected too at the requested years they can be (a request for
     payments alone gets the same figures as the published file)."""
@@ -60,8 +66,15 @@ def serve(estimators: dict, request: pd.DataFrame, paths: pd.DataFrame, scenario
     asked = expand_request(request, list(estimators), "forecast years (YYYY-01-01)", AnnualRequestError)
     asked = asked[["unique_id", "ds"]].drop_duplicates()
     years = pd.DatetimeIndex(asked.loc[asked["unique_id"].isin(series), "ds"].unique())
-    extra = pd.DataFrame([{"unique_id": uid, "ds": ds} for uid in series for ds in years
-                          if uid in estimators and ds > estimators[uid].cutoff_], columns=["unique_id", "ds"])
+    extra = pd.DataFrame(
+        [
+            {"unique_id": uid, "ds": ds}
+            for uid in series
+            for ds in years
+            if uid in estimators and ds > estimators[uid].cutoff_
+        ],
+        columns=["unique_id", "ds"],
+    )
     full = pd.concat([asked, extra], ignore_index=True).drop_duplicates()
     out = reconcile_projections(project_annual(estimators, full, paths, scenario), plan).drop(columns=BASE_COLUMN)
     return out.merge(asked, on=["unique_id", "ds"]).reset_index(drop=True)

@@ -9,6 +9,7 @@ from experiments.annual_config import AnnualStudyConfig
 from experiments.annual_data import COLUMN, AnnualData
 from experiments.annual_projection import ANNUAL_FREQ, paths_to_json, project_annual, resolve_paths
 from experiments.scenarios import BASELINE, resolve_levers
+from forecast.models.base import BaseForecaster
 from forecast.models.registry import make_model
 
 
@@ -20,9 +21,10 @@ def fit_final(study: AnnualStudyConfig, data: AnnualData, selection: pd.DataFram
             columns = [COLUMN[d] for d in spec.drivers]
             rows = data.panel[data.panel["unique_id"] == row.unique_id].set_index("ds").asfreq(ANNUAL_FREQ)
             observed = rows.index[rows["y"].notna()]
-            rows = rows.loc[observed[0]:observed[-1]]
-            estimators[row.unique_id] = make_model(spec.model, 1, spec.params).fit(
-                rows["y"], rows[columns] if columns else None)
+            rows = rows.loc[observed[0] : observed[-1]]
+            model = make_model(spec.model, 1, spec.params)
+            assert isinstance(model, BaseForecaster)  # the annual config rejects global models
+            estimators[row.unique_id] = model.fit(rows["y"], rows[columns] if columns else None)
     return estimators
 
 
@@ -33,9 +35,13 @@ def project_all(study: AnnualStudyConfig, data: AnnualData, estimators: dict) ->
     on the baseline, and the resolved amounts are stored with the scenario (served as published)."""
     first = min(est.cutoff_ for est in estimators.values()) + pd.DateOffset(years=1)
     years = pd.date_range(first, f"{study.projection_end}-01-01", freq=ANNUAL_FREQ)
-    request = pd.concat([
-        pd.DataFrame({"unique_id": uid, "ds": pd.date_range(est.cutoff_, years[-1], freq=ANNUAL_FREQ)[1:]})
-        for uid, est in estimators.items()], ignore_index=True)
+    request = pd.concat(
+        [
+            pd.DataFrame({"unique_id": uid, "ds": pd.date_range(est.cutoff_, years[-1], freq=ANNUAL_FREQ)[1:]})
+            for uid, est in estimators.items()
+        ],
+        ignore_index=True,
+    )
     baseline = baseline_projection(data, estimators, request, years)
     stored, frames = {}, []
     for name, scenario in data.scenarios.items():
@@ -46,8 +52,9 @@ def project_all(study: AnnualStudyConfig, data: AnnualData, estimators: dict) ->
     return pd.concat(frames, ignore_index=True), stored, baseline
 
 
-def baseline_projection(data: AnnualData, estimators: dict, request: pd.DataFrame,
-                        years: pd.DatetimeIndex) -> dict[str, pd.Series]:
+def baseline_projection(
+    data: AnnualData, estimators: dict, request: pd.DataFrame, years: pd.DatetimeIndex
+) -> dict[str, pd.Series]:
     """Each target's projection under the baseline scenario (what share levers act on)."""
     scenario = data.scenarios[BASELINE]
     frame = project_annual(estimators, request, resolve_paths(scenario, years, data.known_fx, data.adoption), scenario)
@@ -69,4 +76,3 @@ def scenario_deltas(projections: pd.DataFrame, year: int) -> pd.DataFrame:
     at = projections[projections["ds"].dt.year == year]
     wide = at.pivot(index="unique_id", columns="scenario", values="yhat")
     return wide.sub(wide[BASELINE], axis=0).drop(columns=BASELINE)
-

@@ -10,18 +10,22 @@ import sys
 from enum import Enum
 from pathlib import Path
 
-import experiments.runtime  # noqa: F401  (must precede mlflow/prophet imports)
 import click
 import typer
 
+import experiments.runtime  # noqa: F401  (must precede mlflow/prophet imports)
 from experiments.cli_backtest import backtest as backtest_command
 from experiments.cli_data import data_app
 from experiments.cli_registry import registry_app
 from experiments.cli_report import report as report_command
 from experiments.cli_scenarios import scenarios_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Forecast Japan's digital deficit: refresh models, predict, manage data.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Forecast Japan's digital deficit: refresh models, predict, manage data.",
+)
 app.add_typer(data_app, name="data")
 app.add_typer(scenarios_app, name="scenarios")
 app.command("backtest")(backtest_command)
@@ -42,16 +46,26 @@ class OutputFormat(str, Enum):
 def refresh(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Refresh config (YAML)."),
     n_jobs: int | None = typer.Option(None, "--n-jobs", min=1, help="Parallel workers (overrides the config)."),
-    scheduler_address: str | None = typer.Option(None, "--scheduler-address",
-                                                 help="Run the backtests on this Dask scheduler (tcp://host:port)."),
+    scheduler_address: str | None = typer.Option(
+        None, "--scheduler-address", help="Run the backtests on this Dask scheduler (tcp://host:port)."
+    ),
     local_cluster: bool = typer.Option(
-        False, "--dask-local", help="Run the backtests on a Dask LocalCluster (executor.n_workers, else n_jobs workers)."),
-    force_promote: bool = typer.Option(False, "--force-promote",
-                                       help="Make the new model champion whatever the gate says (recorded as forced)."),
-    wait: bool = typer.Option(False, "--wait", help="If another refresh is running, wait for it to end instead of "
-                                                    "exiting with status 75."),
-    check: bool = typer.Option(False, "--check", help="Only check the config, its scenarios, the local data and "
-                                                      "every study's panel; fetch, run and write nothing."),
+        False,
+        "--dask-local",
+        help="Run the backtests on a Dask LocalCluster (executor.n_workers, else n_jobs workers).",
+    ),
+    force_promote: bool = typer.Option(
+        False, "--force-promote", help="Make the new model champion whatever the gate says (recorded as forced)."
+    ),
+    wait: bool = typer.Option(
+        False, "--wait", help="If another refresh is running, wait for it to end instead of exiting with status 75."
+    ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Only check the config, its scenarios, the local data and "
+        "every study's panel; fetch, run and write nothing.",
+    ),
 ) -> None:
     """Validate data, backtest every model, register the winners and write projections."""
     from rich.console import Console
@@ -69,9 +83,17 @@ def refresh(
     err = Console(stderr=True)
     notices: list[str] = []
     with progress_reporter(err) as progress:
-        outcomes = run_refresh(config, Path.cwd(), n_jobs=n_jobs, progress=progress, force_promote=force_promote,
-                               notice=notices.append, scheduler_address=scheduler_address,
-                               dask_local=local_cluster, wait=wait)
+        outcomes = run_refresh(
+            config,
+            Path.cwd(),
+            n_jobs=n_jobs,
+            progress=progress,
+            force_promote=force_promote,
+            notice=notices.append,
+            scheduler_address=scheduler_address,
+            dask_local=local_cluster,
+            wait=wait,
+        )
     out = Console()
     for outcome in outcomes:
         print_outcome(out, outcome)
@@ -85,10 +107,15 @@ def predict(
     model_uri: str = typer.Option(DEFAULT_MODEL_URI, "--model-uri", help="Any MLflow model URI."),
     fmt: OutputFormat = typer.Option(OutputFormat.csv, "--format", help="csv or json on stdout."),
     series: list[str] | None = typer.Option(None, "--series", help="Limit to these series (repeatable)."),
-    mlruns_dir: Path = typer.Option(Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."),
+    mlruns_dir: Path = typer.Option(
+        Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."
+    ),
     scenario: list[str] | None = typer.Option(
-        None, "--scenario", help="Project under this scenario (repeatable: one block of rows per scenario)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout."),
+        None, "--scenario", help="Project under this scenario (repeatable: one block of rows per scenario)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file (atomically) instead of stdout."
+    ),
 ) -> None:
     """Print projections from a registered model (default: the monthly-now champion, from the present)."""
     from experiments.predict import load_and_predict
@@ -106,10 +133,11 @@ def predict(
         write_text_atomic(output, text)
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, message: str | None = None) -> str:
+    """First line of ``message`` (default ``str(exc)``), redacted; the exception's type name if empty."""
     from features.redact import redact_credentials
 
-    text = str(exc).strip() or type(exc).__name__
+    text = (str(exc) if message is None else message).strip() or type(exc).__name__
     return redact_credentials(text.splitlines()[0])
 
 
@@ -124,7 +152,7 @@ def main() -> None:
         print("error: aborted", file=sys.stderr)
         sys.exit(130)
     except (click.ClickException, typer._click.exceptions.ClickException) as exc:  # typer 0.29 vendors click
-        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
+        print(f"error: {_one_line(exc, exc.format_message())}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except DeficitError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

@@ -19,9 +19,9 @@ import typer
 
 from features.csv_export import write_csv_atomic
 from features.errors import DataValidationError
+from forecast.frequency import SEASON_LENGTH
 
-# The frequencies the command accepts and their season lengths (quarter/year starts in January).
-SEASON_LENGTH: dict[str, int] = {"MS": 12, "QS": 4, "YS": 1}
+# The frequencies the command accepts: SEASON_LENGTH's aliases (quarter/year starts in January).
 # The defaults: the seasonal-naive baseline, cheap classics, the automatic local classes and two
 # global (cross-series) models; with them the command also reports ``auto`` (see --auto).
 DEFAULT_MODELS = "seasonal_naive,ets,theta,auto_ets,auto_theta,ces,pooled_ridge,pooled_mlp"
@@ -34,39 +34,66 @@ def backtest(
     freq: str = typer.Option(..., "--freq", help="MS (monthly), QS (quarterly) or YS (annual) period starts."),
     horizon: int = typer.Option(..., "--horizon", "-h", min=1, help="Periods forecast from each origin."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for forecasts.csv, metrics.csv, skipped.csv."),
-    origins: int = typer.Option(1, "--origins", min=1, help="Origins per series; 1 = the last H observations as one test window."),
+    origins: int = typer.Option(
+        1, "--origins", min=1, help="Origins per series; 1 = the last H observations as one test window."
+    ),
     step: int = typer.Option(1, "--step", min=1, help="Periods between origins."),
     models: str = typer.Option(DEFAULT_MODELS, "--models", help="Comma-separated model names."),
     n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Worker processes (Dask: LocalCluster workers)."),
-    refit_every: int = typer.Option(1, "--refit-every", min=1, help="Re-estimate every K origins; update the state in between."),
-    warm_start: bool = typer.Option(False, "--warm-start", help="Start each refit from the previous origin's parameters."),
+    refit_every: int = typer.Option(
+        1, "--refit-every", min=1, help="Re-estimate every K origins; update the state in between."
+    ),
+    warm_start: bool = typer.Option(
+        False, "--warm-start", help="Start each refit from the previous origin's parameters."
+    ),
     origins_per_task: int = typer.Option(12, "--origins-per-task", min=1, help="Origins per parallel task."),
     # Annotated, so that direct calls of this function that omit it get False, not a truthy OptionInfo.
-    share_features: Annotated[bool, typer.Option(
-        "--share-features",
-        help="Build each origin's view of a series once for all models (same forecasts, less repeated work).")] = False,
-    scheduler_address: str | None = typer.Option(None, "--scheduler-address", help="Run on this Dask scheduler (tcp://host:port)."),
+    share_features: Annotated[
+        bool,
+        typer.Option(
+            "--share-features",
+            help="Build each origin's view of a series once for all models (same forecasts, less repeated work).",
+        ),
+    ] = False,
+    scheduler_address: str | None = typer.Option(
+        None, "--scheduler-address", help="Run on this Dask scheduler (tcp://host:port)."
+    ),
     local_cluster: bool = typer.Option(False, "--dask-local", help="Run on a Dask LocalCluster of --n-jobs workers."),
     # Annotated, so that direct calls of this function that omit it get "date" too.
-    global_alignment: Annotated[str, typer.Option(
-        "--global-alignment",
-        help="Global (cross-series) models: 'date' trains each origin on every series' values up to that date; "
-             "'position' groups each series' k-th last origin (panels with arbitrary dates, e.g. M3).")] = "date",
+    global_alignment: Annotated[
+        str,
+        typer.Option(
+            "--global-alignment",
+            help="Global (cross-series) models: 'date' trains each origin on every series' values up to that date; "
+            "'position' groups each series' k-th last origin (panels with arbitrary dates, e.g. M3).",
+        ),
+    ] = "date",
     # Annotated, so that direct calls of this function that omit it get no combination.
-    combine: Annotated[list[str] | None, typer.Option(
-        "--combine",
-        help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
-             "bounds of the listed models, wherever all of them forecast. Repeatable.")] = None,
+    combine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--combine",
+            help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
+            "bounds of the listed models, wherever all of them forecast. Repeatable.",
+        ),
+    ] = None,
     # Annotated, so that direct calls of this function that omit it get the automatic rows too.
-    auto: Annotated[bool, typer.Option(
-        "--auto/--no-auto",
-        help="Add 'auto_mean' (mean of pooled_mlp, auto_ets, auto_theta, ces: those that ran) and 'auto': at each "
-             "origin the single model or auto_mean with the lowest MASE on the errors known by then "
-             "(auto_mean where none is known yet).")] = True,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto/--no-auto",
+            help="Add 'auto_mean' (mean of pooled_mlp, auto_ets, auto_theta, ces: those that ran) and 'auto': at each "
+            "origin the single model or auto_mean with the lowest MASE on the errors known by then "
+            "(auto_mean where none is known yet).",
+        ),
+    ] = True,
     select_k: list[int] | None = typer.Option(
-        None, "--select-k", min=1,
+        None,
+        "--select-k",
+        min=1,
         help="Add model 'select_K': at each origin the median of the K models with the lowest MASE on "
-             "the errors known by then (K=1: pick the best); the first origin, with none known, combines all. Repeatable."),
+        "the errors known by then (K=1: pick the best); the first origin, with none known, combines all. Repeatable.",
+    ),
 ) -> None:
     """Backtest models on your own panel; write forecasts, per-series metrics and skips to --output."""
     from rich.console import Console
@@ -86,22 +113,32 @@ def backtest(
     if freq not in SEASON_LENGTH:
         raise DataValidationError(f"--freq {freq!r} is not one of {', '.join(SEASON_LENGTH)}")
     if global_alignment not in GLOBAL_ALIGNMENTS:
-        raise DataValidationError(f"--global-alignment {global_alignment!r} is not one of {', '.join(GLOBAL_ALIGNMENTS)}")
+        raise DataValidationError(
+            f"--global-alignment {global_alignment!r} is not one of {', '.join(GLOBAL_ALIGNMENTS)}"
+        )
     season_length = SEASON_LENGTH[freq]
     names = _model_names(models)
     combinations = [_parse_combination(spec, names) for spec in combine or []]
     built = {name: make_model(name, season_length) for name in names}  # unknown names fail here
     panel = read_panel(data, freq)
     settings = BacktestSettings(
-        horizon=horizon, n_origins=origins, step=step, refit_every=refit_every, season_length=season_length,
-        freq=freq, warm_start=warm_start, origins_per_task=origins_per_task, global_alignment=global_alignment,
+        horizon=horizon,
+        n_origins=origins,
+        step=step,
+        refit_every=refit_every,
+        season_length=season_length,
+        freq=freq,
+        warm_start=warm_start,
+        origins_per_task=origins_per_task,
+        global_alignment=global_alignment,
         share_features=share_features,
     )
     executor = make_executor(n_jobs, scheduler_address, dask=local_cluster)
     err = Console(stderr=True)
     with progress_reporter(err) as progress:
-        result = cross_validate(panel, built, settings, executor=executor,
-                                progress=lambda done, total: progress(data.name, done, total))
+        result = cross_validate(
+            panel, built, settings, executor=executor, progress=lambda done, total: progress(data.name, done, total)
+        )
     for k in sorted(set(select_k or [])):
         result = add_selected_ensemble(result, k=k, method="median", metric="mase", name=f"select_{k}")
     for name, method, members in combinations:
@@ -138,7 +175,8 @@ def _parse_combination(spec: str, models: list[str]) -> tuple[str, str, list[str
     if not sep or not colon or not name.strip() or method not in COMBINE_METHODS or len(set(members)) < 2:
         raise DataValidationError(
             f"--combine {spec!r}: expected NAME=METHOD:a,b[,...] with METHOD one of {', '.join(COMBINE_METHODS)} "
-            "and at least two distinct models")
+            "and at least two distinct models"
+        )
     missing = [m for m in members if m not in models]
     if missing:
         raise DataValidationError(f"--combine {spec!r}: {', '.join(missing)} not in --models")
@@ -176,17 +214,26 @@ def read_panel(path: Path, freq: str) -> pd.DataFrame:
     except (ValueError, TypeError, OverflowError):
         raise DataValidationError(f"{path}: column ds has values that are not ISO 8601 dates (YYYY-MM-DD)") from None
     _refuse_first(path, panel["ds"].isna(), lambda row: "ds is empty (every row needs its date)")
-    _refuse_first(path, (panel["ds"].dt.year < 1800) | (panel["ds"].dt.year > 2200),
-                  lambda row: f"ds {_date(panel['ds'].iloc[row])} is outside 1800-2200")
+    _refuse_first(
+        path,
+        (panel["ds"].dt.year < 1800) | (panel["ds"].dt.year > 2200),
+        lambda row: f"ds {_date(panel['ds'].iloc[row])} is outside 1800-2200",
+    )
     for column in [c for c in panel.columns if c not in ("unique_id", "ds")]:
         values = pd.to_numeric(panel[column], errors="coerce")
-        _refuse_first(path, values.isna() & panel[column].notna(),
-                      lambda row: f"column {column}: {panel[column].iloc[row]!r} is not a number")
+        _refuse_first(
+            path,
+            values.isna() & panel[column].notna(),
+            lambda row, column=column: f"column {column}: {panel[column].iloc[row]!r} is not a number",
+        )
         panel[column] = values.astype(float)
     off_grid = panel["ds"] != panel["ds"].dt.to_period(freq.rstrip("S")).dt.start_time
     _refuse_first(path, off_grid, lambda row: f"ds {_date(panel['ds'].iloc[row])} is not a {freq} period start")
-    _refuse_first(path, panel.duplicated(["unique_id", "ds"]),
-                  lambda row: f"series {panel['unique_id'].iloc[row]!r} repeats ds {_date(panel['ds'].iloc[row])}")
+    _refuse_first(
+        path,
+        panel.duplicated(["unique_id", "ds"]),
+        lambda row: f"series {panel['unique_id'].iloc[row]!r} repeats ds {_date(panel['ds'].iloc[row])}",
+    )
     return panel
 
 
@@ -204,11 +251,15 @@ def _date(ts: pd.Timestamp) -> str:
 def _print_summary(console, table: pd.DataFrame, skipped: pd.DataFrame, output: Path) -> None:
     from rich.table import Table
 
-    summary = table.groupby("model").agg(series=("unique_id", "nunique"), smape=("smape", "mean"), mase=("mase", "mean"))
+    summary = table.groupby("model").agg(
+        series=("unique_id", "nunique"), smape=("smape", "mean"), mase=("mase", "mean")
+    )
     view = Table("model", "series", "mean sMAPE", "mean MASE", title="Backtest (means over series)")
     for model, row in summary.sort_values("smape").iterrows():
         view.add_row(str(model), str(int(row["series"])), f"{row['smape']:.2f}", f"{row['mase']:.3f}")
     console.print(view)
     if not skipped.empty:
-        console.print(f"{len(skipped)} model/series pairs skipped or partly skipped (reasons: {output / 'skipped.csv'})")
+        console.print(
+            f"{len(skipped)} model/series pairs skipped or partly skipped (reasons: {output / 'skipped.csv'})"
+        )
     console.print(f"wrote {output / 'forecasts.csv'} and {output / 'metrics.csv'}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal, cast
 
 import typer
 
@@ -11,7 +13,8 @@ from features.sources.boj_api import CREDIT, DEFAULT_BASE_URL  # light: no panda
 
 data_app = typer.Typer(no_args_is_help=True, help="Official data: the bundled snapshot, BOJ/MOF connectors, vintages.")
 for _name, _command in VINTAGE_COMMANDS.items():
-    data_app.command(_name)(_command)
+    # the dict's values join to ``function``, which typer's decorator TypeVar does not accept
+    data_app.command(_name)(cast(Callable[..., Any], _command))
 
 
 @data_app.command("browse")
@@ -28,9 +31,12 @@ def data_browse(
 
     if lang not in ("jp", "en"):
         raise typer.BadParameter(f"{lang!r} is not jp or en", param_hint="--lang")
-    result = BojApiClient(base_url, timeout=timeout).get_data_layer(db, frequency, layer, lang=lang)
-    typer.echo(f"{db} layer {layer} frequency {frequency.upper()}: {len(result.series)} series "
-               f"({len(result.responses)} page(s), as of {result.date})")
+    language = cast(Literal["jp", "en"], lang)  # checked just above
+    result = BojApiClient(base_url, timeout=timeout).get_data_layer(db, frequency, layer, lang=language)
+    typer.echo(
+        f"{db} layer {layer} frequency {frequency.upper()}: {len(result.series)} series "
+        f"({len(result.responses)} page(s), as of {result.date})"
+    )
     width = max((len(s.code) for s in result.series), default=0)
     for s in result.series:
         span = f"{s.dates[0]}..{s.dates[-1]}" if s.dates else "no periods"
@@ -49,4 +55,6 @@ def data_snapshot(
     from features.snapshot_build import build_snapshot
 
     manifest = build_snapshot(source, out or DEFAULT_SNAPSHOT_DIR)
-    typer.echo(f"snapshot written to {out or DEFAULT_SNAPSHOT_DIR}: {len(manifest['files'])} files, vintage {manifest['snapshot_vintage']}")
+    typer.echo(
+        f"snapshot written to {out or DEFAULT_SNAPSHOT_DIR}: {len(manifest['files'])} files, vintage {manifest['snapshot_vintage']}"
+    )

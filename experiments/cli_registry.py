@@ -11,8 +11,19 @@ registry_app = typer.Typer(no_args_is_help=True, help="Registered model versions
 
 NAME = typer.Option("digital-deficit", "--name", "-n", help="Registered model name.")
 MLRUNS = typer.Option(Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset.")
-LINEAGE_KEYS = ("data_vintage", "data_sha256", "study_sha256", "config_sha256", "code_version",
-                "gate_decision", "gate_p_value", "gate_reason", "previous_champion", "promoted_at", "rolled_back_at")
+LINEAGE_KEYS = (
+    "data_vintage",
+    "data_sha256",
+    "study_sha256",
+    "config_sha256",
+    "code_version",
+    "gate_decision",
+    "gate_p_value",
+    "gate_reason",
+    "previous_champion",
+    "promoted_at",
+    "rolled_back_at",
+)
 
 
 def _client(mlruns_dir: Path):
@@ -39,15 +50,24 @@ def list_(name: str = NAME, mlruns_dir: Path = MLRUNS) -> None:
         tags, number = v.tags, str(v.version)
         score = next((val for key, val in tags.items() if key.startswith("backtest_") and key.endswith("_mean")), "")
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(v.creation_timestamp / 1000))
-        table.add_row(number, ",".join(a for a, ver in aliases.items() if str(ver) == number),
-                      tags.get("gate_decision", ""), tags.get("gate_p_value", ""), tags.get("data_vintage", ""),
-                      score, created)
+        table.add_row(
+            number,
+            ",".join(a for a, ver in aliases.items() if str(ver) == number),
+            tags.get("gate_decision", ""),
+            tags.get("gate_p_value", ""),
+            tags.get("data_vintage", ""),
+            score,
+            created,
+        )
     Console().print(table)
 
 
 @registry_app.command("show")
-def show(version: str = typer.Argument("champion", help="Version number or alias."), name: str = NAME,
-         mlruns_dir: Path = MLRUNS) -> None:
+def show(
+    version: str = typer.Argument("champion", help="Version number or alias."),
+    name: str = NAME,
+    mlruns_dir: Path = MLRUNS,
+) -> None:
     """Lineage and gate record of one version (default: the champion)."""
     from experiments import model_registry as registry
 
@@ -65,8 +85,9 @@ def show(version: str = typer.Argument("champion", help="Version number or alias
 
 
 @registry_app.command("promote")
-def promote(version: str = typer.Argument(..., help="Version to make champion."), name: str = NAME,
-            mlruns_dir: Path = MLRUNS) -> None:
+def promote(
+    version: str = typer.Argument(..., help="Version to make champion."), name: str = NAME, mlruns_dir: Path = MLRUNS
+) -> None:
     """Point @champion at VERSION (recorded in the champion history, so rollback can undo it)."""
     from experiments import model_registry as registry
 

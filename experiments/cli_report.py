@@ -14,8 +14,11 @@ def report(
     study: str | None = typer.Option(None, "--study", help="With --latest: only this study's runs."),
     lang: str = typer.Option("en", "--lang", help="Labels in en (English) or ja (Japanese)."),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="HTML file to write (atomically); default STUDY-RUN8.LANG.html here."),
-    mlruns_dir: Path = typer.Option(Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."),
+        None, "--output", "-o", help="HTML file to write (atomically); default STUDY-RUN8.LANG.html here."
+    ),
+    mlruns_dir: Path = typer.Option(
+        Path("mlruns"), "--mlruns-dir", help="Local store used when MLFLOW_TRACKING_URI is unset."
+    ),
 ) -> None:
     """Write the report of a refresh run (its leaderboard, tests, diagnostics and projections)."""
     from experiments.report_html import render_study_report

@@ -25,8 +25,10 @@ def scenarios_list(directory: Path | None = _DIR_OPTION) -> None:
     for name, s in _load(directory).items():
         overlays = ", ".join(o.name for o in s.overlays) or "-"
         levers = ", ".join(f"{lever} {setting}" for lever, setting in s.levers.items()) or "-"
-        typer.echo(f"{name:<22} USD/JPY {s.fx.usdjpy_change_pct:+g}%  adoption {s.adoption:<7} levers {levers}"
-                   + (f"  overlays {overlays}" if s.overlays else ""))
+        typer.echo(
+            f"{name:<22} USD/JPY {s.fx.usdjpy_change_pct:+g}%  adoption {s.adoption:<7} levers {levers}"
+            + (f"  overlays {overlays}" if s.overlays else "")
+        )
         typer.echo(f"    {s.description}")
 
 
@@ -41,9 +43,7 @@ def scenarios_show(
     import pandas as pd
     import yaml
 
-    from experiments.scenarios import pick
-
-    from experiments.scenarios import scenario_levers
+    from experiments.scenarios import pick, scenario_levers
 
     scenarios = _load(directory)
     scenario = scenarios[pick(scenarios, name)]
@@ -57,18 +57,26 @@ def scenarios_show(
         typer.echo(f"\nlever {lever.name} ({setting}): {lever.description}")
         typer.echo(f"  {lever.flow} ({lever.item}) {'+' if lever.sign > 0 else '-'}{shown} {unit} at full effect")
         for factor, number in lever.factors.items():
-            typer.echo(f"  {factor} = {number.value(setting):,.10g} {number.unit} (low {number.low:,.10g}, high {number.high:,.10g})")
+            typer.echo(
+                f"  {factor} = {number.value(setting):,.10g} {number.unit} (low {number.low:,.10g}, high {number.high:,.10g})"
+            )
             for source in number.sources:
                 typer.echo(f"      source: {source.text()}")
         for year in range(lever.path[0].year - 1, until + 1):
             share = float(lever.ramp([year])[0])
-            amount = f"{lever.sign * effect * share:>10,.0f} 億円" if lever.form == "overlay" else f"{lever.sign * effect * share:>8.2%}"
+            amount = (
+                f"{lever.sign * effect * share:>10,.0f} 億円"
+                if lever.form == "overlay"
+                else f"{lever.sign * effect * share:>8.2%}"
+            )
             typer.echo(f"  {year}: share {share:.2f}  {amount}")
         for source in lever.path_sources:
             typer.echo(f"      path source: {source.text()}")
     for overlay in scenario.overlays:
         years = pd.date_range(f"{overlay.ramp_start - 1}-01-01", f"{until}-01-01", freq="YS")
-        typer.echo(f"\noverlay {overlay.name}: {overlay.full_annual_yen():,.0f} yen a year at full ramp "
-                   f"= {overlay.full_annual_yen() / 1e8:,.0f} 億円")
+        typer.echo(
+            f"\noverlay {overlay.name}: {overlay.full_annual_yen():,.0f} yen a year at full ramp "
+            f"= {overlay.full_annual_yen() / 1e8:,.0f} 億円"
+        )
         for ds in years:
             typer.echo(f"  {ds.year}: share {overlay.share(ds.year):.2f}  {overlay.amount(ds, 'YS'):>10,.0f} 億円")

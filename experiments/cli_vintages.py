@@ -36,8 +36,10 @@ CATALOGUE = typer.Option(DEFAULT_BOJ_CATALOGUE, "--catalogue", help="BOJ series 
 
 
 def _describe(info: VintageInfo) -> str:
-    return (f"{info.id}  as of {info.as_of}  {info.source}  {info.figures:,} figures in {info.series} series "
-            f"({info.first_period}..{info.last_period})  from {info.origin}")
+    return (
+        f"{info.id}  as of {info.as_of}  {info.source}  {info.figures:,} figures in {info.series} series "
+        f"({info.first_period}..{info.last_period})  from {info.origin}"
+    )
 
 
 def _echo_saved(result: SaveResult) -> None:
@@ -146,8 +148,10 @@ def validate(
     if file is not None:
         stamp = user_as_of(as_of)
         figures = read_input(file, layout.value, stamp, load_boj_catalogue(catalogue), data_dir).figures
-        typer.echo(f"ok: {file.name}: {len(figures):,} figures in {series_ids(figures).nunique()} series "
-                   f"({figures['period'].min()}..{figures['period'].max()}); nothing stored")
+        typer.echo(
+            f"ok: {file.name}: {len(figures):,} figures in {series_ids(figures).nunique()} series "
+            f"({figures['period'].min()}..{figures['period'].max()}); nothing stored"
+        )
         return
     store = VintageStore(data_dir)
     vintages = store.list()
@@ -175,8 +179,10 @@ def diff(
     if fmt is DiffFormat.csv:
         typer.echo(result.revised.to_csv(index=False, lineterminator="\n"), nl=False)
     else:
-        typer.echo(f"{old_info.id} (as of {old_info.as_of}) -> {new_info.id} (as of {new_info.as_of}): "
-                   f"{len(result.revised)} revised, {len(result.added)} added, {len(result.dropped)} dropped")
+        typer.echo(
+            f"{old_info.id} (as of {old_info.as_of}) -> {new_info.id} (as of {new_info.as_of}): "
+            f"{len(result.revised)} revised, {len(result.added)} added, {len(result.dropped)} dropped"
+        )
         if len(result.revised):
             typer.echo(result.revised.to_string(index=False))
     _credit_if_boj(old_info, new_info)
@@ -208,6 +214,11 @@ def export(
 
 
 COMMANDS = {
-    "fetch": fetch, "import": import_file, "list": list_vintages, "show": show,
-    "validate": validate, "diff": diff, "export": export,
+    "fetch": fetch,
+    "import": import_file,
+    "list": list_vintages,
+    "show": show,
+    "validate": validate,
+    "diff": diff,
+    "export": export,
 }

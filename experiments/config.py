@@ -12,28 +12,22 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from experiments.annual_config import AnnualStudyConfig
+from experiments.config_types import Metric
 from experiments.mixed.config import MixedStudyConfig
 from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
+from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
-from features.yaml_settings import read_mapping, validate_settings
-from forecast.models.registry import available_models, is_global_model
-
-FREQ_ALIAS: dict[str, str] = {"monthly": "MS", "quarterly": "QS", "annual": "YS"}
-SEASON_LENGTH: dict[str, int] = {"monthly": 12, "quarterly": 4, "annual": 1}
-Metric = Literal["mase", "smape", "rmse", "mae", "pinball"]
+from features.yaml_settings import StrictSettings, read_mapping, validate_settings
+from forecast.frequency import FREQ_ALIAS, SEASON_LENGTH
+from forecast.models.registry import available_models, check_model_params, is_global_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BacktestConfig(_Strict):
+class BacktestConfig(StrictSettings):
     horizon: int = Field(12, ge=1)
     n_origins: int = Field(24, ge=1)
     step: int = Field(1, ge=1)
@@ -57,12 +51,12 @@ class BacktestConfig(_Strict):
     publication_lag_days: int = Field(0, ge=0)
 
 
-class EnsembleConfig(_Strict):
+class EnsembleConfig(StrictSettings):
     k: int = Field(3, ge=2)
     method: Literal["mean", "median"] = "median"
 
 
-class GateConfig(_Strict):
+class GateConfig(StrictSettings):
     """Champion/challenger rule: promote only if better by ``margin`` (relative) on ``metric``
     (default: the backtest metric) AND a one-sided Diebold-Mariano test rejects equal accuracy
     at level ``alpha``."""
@@ -72,7 +66,7 @@ class GateConfig(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
-class StudyConfig(_Strict):
+class StudyConfig(StrictSettings):
     name: str = Field(min_length=1, pattern=NAME_PATTERN)
     registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     frequency: Literal["monthly", "quarterly", "annual"] = "monthly"
@@ -100,15 +94,19 @@ class StudyConfig(_Strict):
         pooled = [m for m in models if is_global_model(m)]
         if pooled:
             # A study fits and serves one model per target; a cross-series model has no such fit.
-            raise ValueError(f"model '{pooled[0]}' is a global (cross-series) model, which refresh studies do not "
-                             "support (they fit one model per target); backtest it with `deficit backtest`")
+            raise ValueError(
+                f"model '{pooled[0]}' is a global (cross-series) model, which refresh studies do not "
+                "support (they fit one model per target); backtest it with `deficit backtest`"
+            )
         return models
 
     @model_validator(mode="after")
-    def _params_for_listed_models(self) -> "StudyConfig":
+    def _params_for_listed_models(self) -> StudyConfig:
         stray = set(self.model_params) - set(self.models)
         if stray:
             raise ValueError(f"model_params for models not in the study: {sorted(stray)}")
+        for name, params in self.model_params.items():
+            check_model_params(name, params, self.season_length)
         if "ensemble" in self.models and len([m for m in self.models if m != "ensemble"]) < self.ensemble.k:
             raise ValueError(f"ensemble.k={self.ensemble.k} exceeds the number of base models")
         if self.reconcile is not None:
@@ -121,10 +119,10 @@ class StudyConfig(_Strict):
 
     @property
     def season_length(self) -> int:
-        return SEASON_LENGTH[self.frequency]
+        return SEASON_LENGTH[FREQ_ALIAS[self.frequency]]
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictSettings):
     """Official data for the refresh: the vintage store and, optionally, a BOJ API fetch first."""
 
     dir: Path = DEFAULT_DATA_DIR
@@ -135,13 +133,13 @@ class DataConfig(_Strict):
     boj_catalogue: Path = DEFAULT_BOJ_CATALOGUE
 
     @model_validator(mode="after")
-    def _fetch_uses_newest(self) -> "DataConfig":
+    def _fetch_uses_newest(self) -> DataConfig:
         if self.fetch and self.vintage != NEWEST:
             raise ValueError(f"fetch: true stores a new vintage, so vintage must be '{NEWEST}'")
         return self
 
 
-class ExecutorConfig(_Strict):
+class ExecutorConfig(StrictSettings):
     """Where the refresh's backtest tasks run: joblib processes on this machine (``n_jobs``), or
     Dask, on the scheduler at ``scheduler_address`` or on a LocalCluster of ``n_workers``
     (default ``n_jobs``) started for the refresh. Results are identical either way."""
@@ -151,7 +149,7 @@ class ExecutorConfig(_Strict):
     n_workers: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ExecutorConfig":
+    def _consistent(self) -> ExecutorConfig:
         if self.backend == "joblib" and (self.scheduler_address is not None or self.n_workers is not None):
             raise ValueError("scheduler_address and n_workers need backend: dask (joblib uses n_jobs)")
         if self.scheduler_address is not None and self.n_workers is not None:
@@ -159,7 +157,7 @@ class ExecutorConfig(_Strict):
         return self
 
 
-class RefreshConfig(_Strict):
+class RefreshConfig(StrictSettings):
     tracking_uri: str | None = None
     mlruns_dir: Path = Path("mlruns")
     series_catalog: Path = Path("configs/series.yaml")
@@ -184,14 +182,15 @@ class RefreshConfig(_Strict):
     mixed_frequency_studies: list[MixedStudyConfig] = []
 
     @model_validator(mode="after")
-    def _unique_studies(self) -> "RefreshConfig":
+    def _unique_studies(self) -> RefreshConfig:
         names = [s.name for s in self.studies]
         if len(set(names)) != len(names):
             raise ValueError("study names must be unique")
         return self
 
-    def resolve(self, base: Path) -> "RefreshConfig":
+    def resolve(self, base: Path) -> RefreshConfig:
         """Paths in the file are relative to the directory the job runs from (``base``)."""
+
         def absolute(p: Path | None) -> Path | None:
             return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 

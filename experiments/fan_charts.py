@@ -17,16 +17,26 @@ def pyplot():
 
 
 def scenario_fan_grid(
-    history: dict[str, pd.Series], projections: pd.DataFrame, scenarios: list[str], labels: dict[str, str],
-    path: Path, title: str,
+    history: dict[str, pd.Series],
+    projections: pd.DataFrame,
+    scenarios: list[str],
+    labels: dict[str, str],
+    path: Path,
+    title: str,
 ) -> Path:
     """One row per scenario, one column per target: the published history (points; gaps left
     open) and the scenario's projection with its 80% and 95% intervals. Values in 兆円 (trillion
     yen = 10,000 億円); each column shares its y axis so scenarios compare at a glance."""
     plt = pyplot()
     targets = list(history)
-    fig, axes = plt.subplots(len(scenarios), len(targets), figsize=(3.6 * len(targets), 2.3 * len(scenarios)),
-                             squeeze=False, sharex=True, sharey="col")
+    fig, axes = plt.subplots(
+        len(scenarios),
+        len(targets),
+        figsize=(3.6 * len(targets), 2.3 * len(scenarios)),
+        squeeze=False,
+        sharex=True,
+        sharey="col",
+    )
     for i, scenario in enumerate(scenarios):
         for j, uid in enumerate(targets):
             ax = axes[i][j]
@@ -35,10 +45,24 @@ def scenario_fan_grid(
             rows = projections[(projections["unique_id"] == uid) & (projections["scenario"] == scenario)]
             if len(rows):
                 years = rows["ds"].dt.year
-                ax.fill_between(years, rows["yhat_lo_95"] / 1e4, rows["yhat_hi_95"] / 1e4, color="tab:blue",
-                                alpha=0.15, lw=0, label="95%")
-                ax.fill_between(years, rows["yhat_lo_80"] / 1e4, rows["yhat_hi_80"] / 1e4, color="tab:blue",
-                                alpha=0.3, lw=0, label="80%")
+                ax.fill_between(
+                    years,
+                    rows["yhat_lo_95"] / 1e4,
+                    rows["yhat_hi_95"] / 1e4,
+                    color="tab:blue",
+                    alpha=0.15,
+                    lw=0,
+                    label="95%",
+                )
+                ax.fill_between(
+                    years,
+                    rows["yhat_lo_80"] / 1e4,
+                    rows["yhat_hi_80"] / 1e4,
+                    color="tab:blue",
+                    alpha=0.3,
+                    lw=0,
+                    label="80%",
+                )
                 ax.plot(years, rows["yhat"] / 1e4, color="tab:blue", lw=1.3, label="projection")
             if i == 0:
                 ax.set_title(labels.get(uid, uid), fontsize=7)
@@ -67,8 +91,9 @@ def scenario_comparison_chart(
     rows = projections[projections["unique_id"] == target]
     base = rows[rows["scenario"] == baseline]
     years = base["ds"].dt.year
-    ax.fill_between(years, base["yhat_lo_80"] / 1e4, base["yhat_hi_80"] / 1e4, color="grey", alpha=0.25,
-                    label=f"{baseline} 80%")
+    ax.fill_between(
+        years, base["yhat_lo_80"] / 1e4, base["yhat_hi_80"] / 1e4, color="grey", alpha=0.25, label=f"{baseline} 80%"
+    )
     for name, one in rows.groupby("scenario", sort=True):
         ax.plot(one["ds"].dt.year, one["yhat"] / 1e4, lw=2 if name == baseline else 1.2, label=name)
     ax.set_ylabel("trillion yen")

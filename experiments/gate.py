@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,11 +79,17 @@ def decide(
     # Origins `step` apart share target periods for ceil(h/step)-1 lags.
     overlap = max(math.ceil(horizon / step) - 1, 0)
     if len(per_origin) < 2:
-        return GateDecision(False, "too few shared backtest origins to test", None, champion_score, candidate_score, improvement)
+        return GateDecision(
+            False, "too few shared backtest origins to test", None, champion_score, candidate_score, improvement
+        )
     dm = diebold_mariano(per_origin.to_numpy(), max_lag=overlap)
-    common = dict(p_value=dm.p_value, champion_score=champion_score, candidate_score=candidate_score, improvement=improvement)
+    common: dict[str, Any] = dict(
+        p_value=dm.p_value, champion_score=champion_score, candidate_score=candidate_score, improvement=improvement
+    )
     if improvement < margin:
         return GateDecision(False, f"{metric} improvement {improvement:.1%} is below the margin {margin:.1%}", **common)
     if dm.p_value >= alpha:
-        return GateDecision(False, f"Diebold-Mariano p={dm.p_value:.3f} >= {alpha}: equal accuracy not rejected", **common)
+        return GateDecision(
+            False, f"Diebold-Mariano p={dm.p_value:.3f} >= {alpha}: equal accuracy not rejected", **common
+        )
     return GateDecision(True, f"{metric} {improvement:.1%} better, Diebold-Mariano p={dm.p_value:.3g}", **common)

@@ -26,22 +26,18 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from features.errors import ConfigError
 from features.source_registry import SOURCE_REGISTRY
-from features.yaml_settings import load_settings
+from features.yaml_settings import StrictSettings, load_settings
 
 YEN_PER_OKU = 1e8  # 1 億円
 SETTINGS = ("low", "central", "high")
 Setting = Literal["low", "central", "high"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Strict):
+class Source(StrictSettings):
     """One of: ``id`` (the project's source registry), a citation (``title``, ``url``, ``date``,
     optional ``quote``), or ``assumption`` (ours, with its ``basis``)."""
 
@@ -54,7 +50,7 @@ class Source(_Strict):
     basis: str | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Source":
+    def _one_kind(self) -> Source:
         kinds = [self.id is not None, self.title is not None or self.url is not None, self.assumption is not None]
         if sum(kinds) != 1:
             raise ValueError("a source is exactly one of: id, a citation (title, url, date), an assumption")
@@ -75,7 +71,7 @@ class Source(_Strict):
         return f"{self.title}, {self.date}, {self.url}"
 
 
-class Number(_Strict):
+class Number(StrictSettings):
     low: float
     central: float
     high: float
@@ -83,7 +79,7 @@ class Number(_Strict):
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Number":
+    def _ordered(self) -> Number:
         if not self.low <= self.central <= self.high:
             raise ValueError("low <= central <= high is required")
         if self.low < 0:
@@ -94,12 +90,12 @@ class Number(_Strict):
         return float(getattr(self, setting))
 
 
-class PathPoint(_Strict):
+class PathPoint(StrictSettings):
     year: int = Field(ge=1990, le=2100)
     share: float = Field(ge=0, le=1)
 
 
-class Lever(_Strict):
+class Lever(StrictSettings):
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
     flow: Literal["payments", "receipts"]
@@ -121,7 +117,7 @@ class Lever(_Strict):
         return path
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Lever":
+    def _consistent(self) -> Lever:
         if self.form == "overlay" and self.base is not None:
             raise ValueError("an overlay lever has no base (its amount is the product of its factors)")
         if self.form != "overlay":
@@ -159,14 +155,17 @@ class Lever(_Strict):
         if stray:
             raise ConfigError(f"{where}: lever '{self.name}' names '{stray[0]}', which the study does not project")
         if self.path[-1].year > last_year:
-            raise ConfigError(f"{where}: lever '{self.name}' has a path point in {self.path[-1].year}, past the "
-                              f"study's last projected year {last_year}")
+            raise ConfigError(
+                f"{where}: lever '{self.name}' has a path point in {self.path[-1].year}, past the "
+                f"study's last projected year {last_year}"
+            )
 
 
 def load_lever(path: Path) -> Lever:
     path = Path(path)
-    lever = load_settings(path, Lever, "a mapping with name, description, flow, item, form, sign, factors, path, "
-                                       "path_sources, targets")
+    lever = load_settings(
+        path, Lever, "a mapping with name, description, flow, item, form, sign, factors, path, path_sources, targets"
+    )
     if lever.name != path.stem:
         raise ConfigError(f"{path}: name '{lever.name}' differs from the file name '{path.stem}'")
     return lever
@@ -175,12 +174,20 @@ def load_lever(path: Path) -> Lever:
 def load_levers(directory: Path) -> dict[str, Lever]:
     """Every ``*.yaml`` of ``directory`` (none when the folder does not exist)."""
     directory = Path(directory)
-    return {lever.name: lever for lever in (load_lever(p) for p in sorted(directory.glob("*.yaml")))} \
-        if directory.is_dir() else {}
+    return (
+        {lever.name: lever for lever in (load_lever(p) for p in sorted(directory.glob("*.yaml")))}
+        if directory.is_dir()
+        else {}
+    )
 
 
-def lever_effects(levers: dict[str, Lever], settings: dict[str, str], index: pd.DatetimeIndex, freq: str,
-                  baseline: dict[str, pd.Series]) -> dict[str, pd.Series]:
+def lever_effects(
+    levers: dict[str, Lever],
+    settings: dict[str, str],
+    index: pd.DatetimeIndex,
+    freq: str,
+    baseline: dict[str, pd.Series],
+) -> dict[str, pd.Series]:
     """Per target, the sum of the levers' signed amounts in each period of ``index`` (億円). Annual
     amounts are spread evenly over the months of a monthly index. ``baseline``: each lever base's
     baseline projection on ``index``."""
@@ -197,8 +204,9 @@ def lever_effects(levers: dict[str, Lever], settings: dict[str, str], index: pd.
     return out
 
 
-def lever_sensitivity(levers: dict[str, Lever], baseline: dict[str, pd.Series], index: pd.DatetimeIndex, freq: str,
-                      year: int, target: str) -> pd.DataFrame:
+def lever_sensitivity(
+    levers: dict[str, Lever], baseline: dict[str, pd.Series], index: pd.DatetimeIndex, freq: str, year: int, target: str
+) -> pd.DataFrame:
     """Each lever alone at its low and high setting: its effect on ``target`` summed over ``year``
     (億円), with its numbers and sources, for the tornado view."""
     rows = []
@@ -206,11 +214,23 @@ def lever_sensitivity(levers: dict[str, Lever], baseline: dict[str, pd.Series], 
         effects = {s: lever_effects(levers, {name: s}, index, freq, baseline).get(target) for s in SETTINGS}
         in_year = {s: 0.0 if e is None else float(e[e.index.year == year].sum()) for s, e in effects.items()}
         numbers = "; ".join(f"{n} {f.low:g}/{f.central:g}/{f.high:g} {f.unit}" for n, f in lever.factors.items())
-        sources = sorted({src.text() for f in lever.factors.values() for src in f.sources}
-                         | {src.text() for src in lever.path_sources})
-        rows.append({"lever": name, "flow": lever.flow, "form": lever.form, "low": in_year["low"],
-                     "central": in_year["central"], "high": in_year["high"], "numbers": numbers,
-                     "path": ", ".join(f"{p.year}: {p.share:g}" for p in lever.path), "sources": " | ".join(sources)})
+        sources = sorted(
+            {src.text() for f in lever.factors.values() for src in f.sources}
+            | {src.text() for src in lever.path_sources}
+        )
+        rows.append(
+            {
+                "lever": name,
+                "flow": lever.flow,
+                "form": lever.form,
+                "low": in_year["low"],
+                "central": in_year["central"],
+                "high": in_year["high"],
+                "numbers": numbers,
+                "path": ", ".join(f"{p.year}: {p.share:g}" for p in lever.path),
+                "sources": " | ".join(sources),
+            }
+        )
     return pd.DataFrame(rows, columns=["lever", "flow", "form", "low", "central", "high", "numbers", "path", "sources"])
 
 

@@ -16,7 +16,10 @@ def code_version() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         return f"git:{sha}{'+dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
@@ -42,8 +45,9 @@ def lineage_tags(snapshot, data_tags: dict[str, str] | None, study_sha256: str, 
     }
 
 
-def registered_unchanged(client, registered_model: str, lineage: dict[str, str], force: bool,
-                         outputs=None) -> str | None:
+def registered_unchanged(
+    client, registered_model: str, lineage: dict[str, str], force: bool, outputs=None
+) -> str | None:
     """The version already registered from the same data and study settings (the refresh has
     nothing to redo), unless ``force``. ``outputs`` (artifact path in that version's run -> file, or
     a function of the version giving that mapping): files that are missing (a refresh killed after

@@ -40,7 +40,9 @@ INPUT_SCHEMA = Schema(
 # Declared so MLflow passes ``params={"scenario": ...}`` through to predict instead of dropping it.
 # Every published model takes the scenario as a pyfunc param (experiments/scenarios.py).
 PARAMS_SCHEMA = ParamSchema([ParamSpec("scenario", "string", BASELINE)])
-OUTPUT_SCHEMA = Schema([ColSpec("string", "unique_id"), ColSpec("datetime", "ds")] + [ColSpec("double", c) for c in OUTPUT_COLUMNS[2:]])
+OUTPUT_SCHEMA = Schema(
+    [ColSpec("string", "unique_id"), ColSpec("datetime", "ds"), *(ColSpec("double", c) for c in OUTPUT_COLUMNS[2:])]
+)
 
 
 def log_forecast_model(
@@ -56,8 +58,8 @@ def log_forecast_model(
             "ds": [pd.Timestamp(meta["targets"][uid]["first_forecast"]) for uid in estimators],
         }
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         joblib.dump(estimators, tmp / "estimators.joblib")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         known_usdjpy.rename("usdjpy").rename_axis("ds").reset_index().to_csv(tmp / "usdjpy.csv", index=False)

@@ -50,17 +50,28 @@ def find_version(client: MlflowClient, name: str, tags: dict[str, str]) -> Model
     """The newest version whose tags include all of ``tags`` (used for idempotent refreshes)."""
     if _registered(client, name) is None:
         return None
-    matches = [v for v in client.search_model_versions(f"name='{name}'")
-               if all(v.tags.get(k) == val for k, val in tags.items())]
+    matches = [
+        v
+        for v in client.search_model_versions(f"name='{name}'")
+        if all(v.tags.get(k) == val for k, val in tags.items())
+    ]
     return max(matches, key=lambda v: int(v.version)) if matches else None
 
 
-def create_version(client: MlflowClient, name: str, model_uri: str, run_id: str, model_id: str | None,
-                   tags: dict[str, str], description: str) -> ModelVersion:
+def create_version(
+    client: MlflowClient,
+    name: str,
+    model_uri: str,
+    run_id: str,
+    model_id: str | None,
+    tags: dict[str, str],
+    description: str,
+) -> ModelVersion:
     if _registered(client, name) is None:
         client.create_registered_model(name, description="Digital-deficit forecasts (see tags for lineage)")
-    return client.create_model_version(name, source=model_uri, run_id=run_id, tags=tags,
-                                       description=description, model_id=model_id)
+    return client.create_model_version(
+        name, source=model_uri, run_id=run_id, tags=tags, description=description, model_id=model_id
+    )
 
 
 def history(client: MlflowClient, name: str) -> list[str]:
@@ -136,13 +147,17 @@ def unchanged_on_failure(client: MlflowClient, name: str) -> Iterator[None]:
             # version it registered before failing is complete and tagged, and the next refresh
             # restores that version's output files from its run.
             if not isinstance(failure, MlflowException):
-                print(f"warning: could not undo the registration of '{name}' after a failed publish: "
-                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+                print(
+                    f"warning: could not undo the registration of '{name}' after a failed publish: "
+                    f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                    file=sys.stderr,
+                )
         raise
 
 
-def _restore(client: MlflowClient, name: str, existed: bool, aliases: dict, history_tag: str | None,
-             known: set) -> None:
+def _restore(
+    client: MlflowClient, name: str, existed: bool, aliases: dict, history_tag: str | None, known: set
+) -> None:
     if not existed:
         if _registered(client, name) is not None:
             client.delete_registered_model(name)

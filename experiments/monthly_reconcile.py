@@ -13,13 +13,20 @@ import pandas as pd
 
 from experiments.config import StudyConfig
 from experiments.projection import _RENAME, ProjectionRequestError, expand_request, project
+from experiments.reconcile_plan import BASE_COLUMN, make_plan, plan_parts, reconcile_complete_periods, with_base_column
 from experiments.scenarios import Scenario, apply_overlays
 from forecast.backtest.engine import BacktestResult
 from forecast.backtest.reconciled import champion_forecasts, known_errors, reconciliation_gain
-from experiments.reconcile_plan import BASE_COLUMN, make_plan, plan_parts, reconcile_complete_periods, with_base_column
 from forecast.reconciliation import Identity, constrained_series
 
-__all__ = ["BASE_COLUMN", "backtest_comparison", "identities_of", "reconcile_projections", "reconciliation_plan", "serve"]
+__all__ = [
+    "BASE_COLUMN",
+    "backtest_comparison",
+    "identities_of",
+    "reconcile_projections",
+    "reconciliation_plan",
+    "serve",
+]
 
 
 def identities_of(study: StudyConfig) -> list[Identity]:
@@ -40,8 +47,9 @@ def backtest_comparison(study: StudyConfig, result: BacktestResult, champions: d
     forecast/backtest/reconciled.py), and the ``published`` method; None when off."""
     if study.reconcile is None:
         return None
-    table = reconciliation_gain(result.forecasts, champions, identities_of(study),
-                                min_joint_errors=study.reconcile.min_joint_errors)
+    table = reconciliation_gain(
+        result.forecasts, champions, identities_of(study), min_joint_errors=study.reconcile.min_joint_errors
+    )
     return table.assign(published=study.reconcile.method)
 
 
@@ -55,8 +63,9 @@ def reconcile_projections(projections: pd.DataFrame, plan: dict | None) -> pd.Da
     return out
 
 
-def serve(estimators: dict, request: pd.DataFrame, known_usdjpy: pd.Series, scenario: Scenario, freq: str,
-          plan: dict | None) -> pd.DataFrame:
+def serve(
+    estimators: dict, request: pd.DataFrame, known_usdjpy: pd.Series, scenario: Scenario, freq: str, plan: dict | None
+) -> pd.DataFrame:
     """What the pyfunc model answers: the requested rows, reconciled as published. The other
     constrained series are projected too at the requested months (with the same USD/JPY input),
     so a request for one series gets the figures of the published file."""
@@ -66,8 +75,15 @@ def serve(estimators: dict, request: pd.DataFrame, known_usdjpy: pd.Series, scen
     series = constrained_series(plan_parts(plan)[0])
     asked = expand_request(request, list(estimators), "forecast months", ProjectionRequestError)
     months = pd.DatetimeIndex(asked.loc[asked["unique_id"].isin(series), "ds"].unique())
-    extra = pd.DataFrame([{"unique_id": uid, "ds": ds} for uid in series for ds in months
-                          if uid in estimators and ds > estimators[uid].cutoff_], columns=["unique_id", "ds"])
+    extra = pd.DataFrame(
+        [
+            {"unique_id": uid, "ds": ds}
+            for uid in series
+            for ds in months
+            if uid in estimators and ds > estimators[uid].cutoff_
+        ],
+        columns=["unique_id", "ds"],
+    )
     if "usdjpy" in asked.columns:
         given = asked.dropna(subset=["usdjpy"]).drop_duplicates("ds").set_index("ds")["usdjpy"]
         extra["usdjpy"] = extra["ds"].map(given)

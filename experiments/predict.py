@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import experiments.runtime  # noqa: F401
 import mlflow
 import pandas as pd
 
+import experiments.runtime  # noqa: F401
 from experiments.projection import period_label
 from experiments.scenarios import BASELINE, UnknownScenarioError
 from experiments.tracking import resolve_tracking_uri, use_tracking
@@ -22,7 +22,9 @@ def forecast_request(meta: dict, horizon: int, series: list[str] | None = None) 
     if unknown:
         raise DeficitError(f"unknown series '{unknown[0]}'; the model knows: {', '.join(targets)}")
     frames = [
-        pd.DataFrame({"unique_id": uid, "ds": pd.date_range(targets[uid]["first_forecast"], periods=horizon, freq=meta["freq"])})
+        pd.DataFrame(
+            {"unique_id": uid, "ds": pd.date_range(targets[uid]["first_forecast"], periods=horizon, freq=meta["freq"])}
+        )
         for uid in wanted
     ]
     return pd.concat(frames, ignore_index=True)
@@ -40,8 +42,9 @@ def served_scenario_names(model_uri: str, model) -> list[str]:
     return sorted(stored) if stored else [BASELINE]
 
 
-def load_and_predict(model_uri: str, horizon: int, series: list[str] | None, mlruns_dir: Path,
-                     scenarios: list[str] | None = None) -> pd.DataFrame:
+def load_and_predict(
+    model_uri: str, horizon: int, series: list[str] | None, mlruns_dir: Path, scenarios: list[str] | None = None
+) -> pd.DataFrame:
     """Projections of ``horizon`` periods; with ``scenarios``, one block of rows per scenario (in
     the order given) with a ``scenario`` column, every name checked before any prediction."""
     use_tracking(resolve_tracking_uri(None, mlruns_dir))
@@ -55,8 +58,10 @@ def load_and_predict(model_uri: str, horizon: int, series: list[str] | None, mlr
         unknown = [s for s in scenarios if s not in known]
         if unknown:
             raise UnknownScenarioError(f"unknown scenario '{unknown[0]}'; {model_uri} knows: {', '.join(known)}")
-        out = pd.concat([_scenario_block(model.predict(request, params={"scenario": s}), s)
-                         for s in dict.fromkeys(scenarios)], ignore_index=True)
+        out = pd.concat(
+            [_scenario_block(model.predict(request, params={"scenario": s}), s) for s in dict.fromkeys(scenarios)],
+            ignore_index=True,
+        )
     else:
         out = model.predict(request)
     out["last_observed"] = out["unique_id"].map(

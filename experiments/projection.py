@@ -47,7 +47,9 @@ def expand_request(request: pd.DataFrame, series_ids: list[str], periods: str, e
     return request
 
 
-def usdjpy_path(index: pd.DatetimeIndex, known: pd.Series, override: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+def usdjpy_path(
+    index: pd.DatetimeIndex, known: pd.Series, override: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
     """USD/JPY level for ``index`` and, per period, where it came from (input/published/carried)."""
     level = pd.Series(np.nan, index=index, dtype=float)
     source = pd.Series("carried_forward", index=index, dtype=object)
@@ -84,7 +86,9 @@ def project_series(
     full = pd.date_range(estimator.cutoff_, ds[-1], freq=estimator.freq_)[1:]
     missing = ds.difference(full)
     if len(missing):
-        raise ProjectionRequestError(f"month {missing[0]:%Y-%m-%d} is not on the model's {estimator.freq_.freqstr} grid")
+        raise ProjectionRequestError(
+            f"month {missing[0]:%Y-%m-%d} is not on the model's {estimator.freq_.freqstr} grid"
+        )
     level, source = usdjpy_path(full, known_usdjpy, override_usdjpy)
     level = level.where(source == "input", level * fx_multiplier)
     X_future = fx_regressors(level) if estimator.exog_columns_ else None
@@ -108,10 +112,10 @@ def project(
         override = None
         if "usdjpy" in rows.columns and rows["usdjpy"].notna().any():
             override = rows.dropna(subset=["usdjpy"]).set_index("ds")["usdjpy"].astype(float)
-        pred = project_series(estimators[uid], pd.DatetimeIndex(rows["ds"].unique()), known_usdjpy, override,
-                              fx_multiplier)
+        pred = project_series(
+            estimators[uid], pd.DatetimeIndex(rows["ds"].unique()), known_usdjpy, override, fx_multiplier
+        )
         frames.append(pred.rename_axis("ds").reset_index().assign(unique_id=uid))
     out = pd.concat(frames, ignore_index=True)
     columns = OUTPUT_COLUMNS + (["usdjpy_assumed", "usdjpy_source"] if extra_columns else [])
     return out[columns].sort_values(["unique_id", "ds"]).reset_index(drop=True)
-

@@ -57,8 +57,9 @@ def recipe_forecasts(
         if name in study.models and model_params(study, name) == params and len(rows):
             frames.append(rows)
         elif name == "ensemble":
-            rerun = add_selected_ensemble(result, k=params["k"], method=params["method"], metric=params["metric"],
-                                          name="_champion_ensemble")
+            rerun = add_selected_ensemble(
+                result, k=params["k"], method=params["method"], metric=params["metric"], name="_champion_ensemble"
+            )
             f = rerun.forecasts
             frames.append(f[(f["unique_id"] == uid) & (f["model"] == "_champion_ensemble")].assign(model=name))
         else:
@@ -105,8 +106,11 @@ def gate_candidate(
     decision = decide(
         recipe_forecasts(recipe, study, result, panel, settings, exog, executor),
         candidate_forecasts(result, champions),
-        metric=gate.metric or study.backtest.metric, margin=gate.margin, alpha=gate.alpha,
-        horizon=settings.horizon, step=settings.step,
+        metric=gate.metric or study.backtest.metric,
+        margin=gate.margin,
+        alpha=gate.alpha,
+        horizon=settings.horizon,
+        step=settings.step,
     )
     return decision, champion
 
@@ -123,8 +127,7 @@ def register_candidate(
 ) -> Registration:
     """Create the version with every lineage tag in one request, then move the aliases."""
     tags = {**tags, **decision.tags(), "previous_champion": str(previous.version) if previous else ""}
-    version = registry.create_version(client, name, model_uri, run_id, model_id, tags,
-                                      description=decision.reason)
+    version = registry.create_version(client, name, model_uri, run_id, model_id, tags, description=decision.reason)
     if decision.promote:
         registry.promote(client, name, str(version.version), decision.reason)
     else:

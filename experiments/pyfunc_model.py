@@ -41,8 +41,14 @@ class DeficitForecastModel(PythonModel):
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
         scenario = self.scenarios[pick(self.scenarios, (params or {}).get("scenario"))]
-        return serve(self.estimators, model_input, self.known_usdjpy, scenario, self.meta.get("freq", "MS"),
-                     self.meta.get("reconciliation"))
+        return serve(
+            self.estimators,
+            model_input,
+            self.known_usdjpy,
+            scenario,
+            self.meta.get("freq", "MS"),
+            self.meta.get("reconciliation"),
+        )
 
 
 mlflow.models.set_model(DeficitForecastModel())

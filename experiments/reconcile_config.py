@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from features.yaml_settings import StrictSettings
 from forecast.reconciliation import Identity, constrained_series, constraint_matrix
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IdentityConfig(_Strict):
+class IdentityConfig(StrictSettings):
     """``lhs = sum(plus) - sum(minus)``, e.g. balance = receipts - payments."""
 
     lhs: str
@@ -25,7 +22,7 @@ class IdentityConfig(_Strict):
         return Identity(lhs=self.lhs, plus=tuple(self.plus), minus=tuple(self.minus))
 
 
-class ReconcileConfig(_Strict):
+class ReconcileConfig(StrictSettings):
     """Make the projections satisfy ``identities`` (forecast/reconciliation.py). ``wls_var``: the
     target with the larger backtest errors (selected model, one step ahead) takes more of the
     adjustment; OLS when a target has none. ``mint_shrink`` needs ``min_joint_errors`` periods scored
@@ -42,6 +39,7 @@ class ReconcileConfig(_Strict):
         for identity in identities:
             outside = [uid for uid in identity.series if uid not in projected]
             if outside:
-                raise ValueError(f"reconcile identity for '{identity.lhs}' names '{outside[0]}', "
-                                 "which the study does not project")
+                raise ValueError(
+                    f"reconcile identity for '{identity.lhs}' names '{outside[0]}', which the study does not project"
+                )
         constraint_matrix(identities, constrained_series(identities))

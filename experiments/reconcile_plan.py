@@ -27,7 +27,9 @@ def make_plan(config: ReconcileConfig, errors: pd.DataFrame, study_name: str) ->
     if w.method != config.method:
         log.warning("%s: reconciliation asked for %s, uses %s", study_name, config.method, w.method)
     return {
-        "method": config.method, "method_used": w.method, "series": list(w.series),
+        "method": config.method,
+        "method_used": w.method,
+        "series": list(w.series),
         "weights": w.matrix.tolist(),
         "identities": [{"lhs": i.lhs, "plus": list(i.plus), "minus": list(i.minus)} for i in identities],
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,6 +17,9 @@ from experiments.config import ExecutorConfig, RefreshConfig
 from features.errors import ConfigError, DeficitError
 from features.yaml_settings import one_line
 from forecast.backtest.executors import DaskExecutor, Executor, JoblibExecutor, Progress, Task
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 
 def with_cli_flags(config: RefreshConfig, scheduler_address: str | None, dask_local: bool) -> RefreshConfig:
@@ -65,15 +68,16 @@ class _LazyLocalCluster:
 
     def __init__(self, n_workers: int) -> None:
         self.n_workers = n_workers
-        self._cluster = None
+        self._cluster: LocalCluster | None = None
 
     def run(self, tasks: Sequence[Task], progress: Progress | None = None) -> list[Any]:
         if self._cluster is None:
             from distributed import LocalCluster
 
             # The same workers DaskExecutor starts: single-threaded processes, no dashboard.
-            self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, host="127.0.0.1")
+            self._cluster = LocalCluster(
+                n_workers=self.n_workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+            )
         return DaskExecutor(scheduler_address=self._cluster.scheduler_address).run(tasks, progress)
 
     def close(self) -> None:

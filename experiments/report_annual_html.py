@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.report_html import METRIC_COLUMNS, fmt_number, png_data, render_template
+from experiments.report_html import fmt_number, png_data, render_template
 from experiments.scenarios import BASELINE
 from experiments.tornado import lever_context
+from forecast.metrics import reported_metrics
 
 
 def _amount(value) -> str:
@@ -18,7 +19,7 @@ def _amount(value) -> str:
 
 
 def _metrics(row: dict) -> dict:
-    return {**row, **{m: fmt_number(row.get(m)) for m in METRIC_COLUMNS}}
+    return {**row, **{m: fmt_number(row.get(m)) for m in reported_metrics()}}
 
 
 def _by_scenario(frame: pd.DataFrame, targets: list[str], year: int) -> list[dict]:
@@ -39,29 +40,55 @@ def render_annual_report(study, outcome, charts: list[Path], version: str, run_i
     bt, sel = study.backtest, study.selection
     end = int(outcome.projections["ds"].dt.year.max())
     chosen = outcome.selection.set_index("unique_id")
-    evidence = [{**ev, "model": chosen.loc[ev["unique_id"], "model"], "basis": chosen.loc[ev["unique_id"], "basis"],
-                 "reason": chosen.loc[ev["unique_id"], "reason"]} for ev in outcome.evidence.to_dict("records")]
+    evidence = [
+        {
+            **ev,
+            "model": chosen.loc[ev["unique_id"], "model"],
+            "basis": chosen.loc[ev["unique_id"], "basis"],
+            "reason": chosen.loc[ev["unique_id"], "reason"],
+        }
+        for ev in outcome.evidence.to_dict("records")
+    ]
     deltas = outcome.deltas
     baseline_end = outcome.projections[outcome.projections["ds"].dt.year == end].groupby("unique_id")["yhat"].first()
     sensitivity = outcome.sensitivity if outcome.sensitivity is not None else pd.DataFrame()
     return render_template(
         "annual_report.html.j2",
-        study=study.name, registered_model=study.registered_model, version=version, run_id=run_id,
-        data_vintage=data_vintage, metric=bt.metric, horizon=bt.horizon, supporting_horizon=bt.supporting_horizon,
-        lag_days=bt.publication_lag_days, projection_end=study.projection_end, check_year=study.check_year,
-        targets=list(study.targets), scenarios=sorted(outcome.projections["scenario"].unique()),
-        candidates=list(sel.candidates), min_origins=sel.min_origins, fallback=sel.fallback,
+        study=study.name,
+        registered_model=study.registered_model,
+        version=version,
+        run_id=run_id,
+        data_vintage=data_vintage,
+        metric=bt.metric,
+        horizon=bt.horizon,
+        supporting_horizon=bt.supporting_horizon,
+        lag_days=bt.publication_lag_days,
+        projection_end=study.projection_end,
+        check_year=study.check_year,
+        targets=list(study.targets),
+        scenarios=sorted(outcome.projections["scenario"].unique()),
+        candidates=list(sel.candidates),
+        min_origins=sel.min_origins,
+        fallback=sel.fallback,
         max_origins=int(outcome.evidence["scored_origins"].max()),
-        evidence=evidence, metric_columns=METRIC_COLUMNS,
-        leaderboard=[{**_metrics(r), "selected": r["model"] == chosen["model"].get(r["unique_id"])}
-                     for r in outcome.leaderboard.to_dict("records")],
+        evidence=evidence,
+        metric_columns=reported_metrics(),
+        leaderboard=[
+            {**_metrics(r), "selected": r["model"] == chosen["model"].get(r["unique_id"])}
+            for r in outcome.leaderboard.to_dict("records")
+        ],
         exog_board=[_metrics(r) for r in outcome.exog_board.to_dict("records")],
         charts=[{"name": path.stem, "png": png_data(Path(path).read_bytes())} for path in charts],
         end=end,
-        deltas=[{"unique_id": uid, "baseline": _amount(baseline_end.get(uid)),
-                 "values": [_amount(v) for v in row]} for uid, row in deltas.iterrows()],
+        deltas=[
+            {"unique_id": uid, "baseline": _amount(baseline_end.get(uid)), "values": [_amount(v) for v in row]}
+            for uid, row in deltas.iterrows()
+        ],
         delta_scenarios=list(deltas.columns),
-        sensitivity=[_sensitivity_block(model, rows, study.targets, end)
-                     for model, rows in (sensitivity.groupby("model", sort=True) if len(sensitivity) else [])],
-        note=outcome.note, **lever_context(outcome.levers, end),
+        sensitivity=[
+            _sensitivity_block(model, rows, study.targets, end)
+            for model, rows in (sensitivity.groupby("model", sort=True) if len(sensitivity) else [])
+        ],
+        note=outcome.note,
+        **lever_context(outcome.levers, end),
     )

@@ -12,14 +12,16 @@ BASELINE = "seasonal_naive"
 def model_summary(board: pd.DataFrame, champions: dict[str, str], metric: str) -> pd.DataFrame:
     """Per model, from the leaderboard: mean rank across targets, mean metric, coverage, wins."""
     wide = board.pivot(index="model", columns="unique_id", values=metric)
-    summary = pd.DataFrame({
-        "mean_rank": board.pivot(index="model", columns="unique_id", values="rank").mean(axis=1),
-        f"mean_{metric}": wide.mean(axis=1),
-        "coverage_80": board.groupby("model")["coverage_80"].mean(),
-        "coverage_95": board.groupby("model")["coverage_95"].mean(),
-        "wins": pd.Series(champions).value_counts().reindex(wide.index, fill_value=0),
-        "targets": wide.notna().sum(axis=1),
-    })
+    summary = pd.DataFrame(
+        {
+            "mean_rank": board.pivot(index="model", columns="unique_id", values="rank").mean(axis=1),
+            f"mean_{metric}": wide.mean(axis=1),
+            "coverage_80": board.groupby("model")["coverage_80"].mean(),
+            "coverage_95": board.groupby("model")["coverage_95"].mean(),
+            "wins": pd.Series(champions).value_counts().reindex(wide.index, fill_value=0),
+            "targets": wide.notna().sum(axis=1),
+        }
+    )
     return summary.sort_values(["mean_rank", f"mean_{metric}"])
 
 
@@ -30,8 +32,15 @@ def target_summary(board: pd.DataFrame, champions: dict[str, str], metric: str) 
     for uid, model in sorted(champions.items()):
         best = score.get((uid, model))
         base = score.get((uid, BASELINE))
-        rows.append({"unique_id": uid, "champion": model, metric: best, f"{BASELINE}_{metric}": base,
-                     "ratio": best / base if best is not None and base else None})
+        rows.append(
+            {
+                "unique_id": uid,
+                "champion": model,
+                metric: best,
+                f"{BASELINE}_{metric}": base,
+                "ratio": best / base if best is not None and base else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -56,8 +65,15 @@ def print_outcome(console: Console, outcome) -> None:
     for col in ("model", "mean rank", f"mean {metric}", "cov 80%", "cov 95%", "wins", "targets"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, row in models.iterrows():
-        table.add_row(model, _fmt(row["mean_rank"], 2), _fmt(row[f"mean_{metric}"]), _fmt(row["coverage_80"], 2),
-                      _fmt(row["coverage_95"], 2), str(int(row["wins"])), str(int(row["targets"])))
+        table.add_row(
+            model,
+            _fmt(row["mean_rank"], 2),
+            _fmt(row[f"mean_{metric}"]),
+            _fmt(row["coverage_80"], 2),
+            _fmt(row["coverage_95"], 2),
+            str(int(row["wins"])),
+            str(int(row["targets"])),
+        )
     console.print(table)
 
     targets = target_summary(outcome.leaderboard, outcome.champions, metric)
@@ -65,8 +81,13 @@ def print_outcome(console: Console, outcome) -> None:
     for col in ("target", "champion", metric, f"{BASELINE}", "ratio"):
         table.add_column(col, justify="left" if col in ("target", "champion") else "right")
     for row in targets.itertuples(index=False):
-        table.add_row(row.unique_id, row.champion, _fmt(getattr(row, metric)), _fmt(getattr(row, f"{BASELINE}_{metric}")),
-                      _fmt(row.ratio, 2))
+        table.add_row(
+            row.unique_id,
+            row.champion,
+            _fmt(getattr(row, metric)),
+            _fmt(getattr(row, f"{BASELINE}_{metric}")),
+            _fmt(row.ratio, 2),
+        )
     console.print(table)
     exog_board = getattr(outcome, "exog_board", None)
     if exog_board is not None and len(exog_board):
@@ -74,7 +95,9 @@ def print_outcome(console: Console, outcome) -> None:
 
         print_exog_board(console, outcome.study, exog_board, metric, getattr(outcome, "publication_lag_days", 0))
     if len(outcome.skipped):
-        console.print(f"{len(outcome.skipped)} model/target pairs skipped or partly skipped (reasons: skipped.csv in the run)")
+        console.print(
+            f"{len(outcome.skipped)} model/target pairs skipped or partly skipped (reasons: skipped.csv in the run)"
+        )
     decision = outcome.decision
     console.print(
         f"registered {outcome.registered_model} version {outcome.version} as @{decision.alias}: {decision.reason}",

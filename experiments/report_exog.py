@@ -19,16 +19,23 @@ def print_exog_board(console: Console, study: str, board: pd.DataFrame, metric: 
         return
     summary = exog_mode_summary(board, metric)
     modes = [c for c in summary.columns if c.startswith(f"{metric}_")]
-    table = Table(title=f"{study}: exogenous drivers, {metric.upper()} with drivers forecast at the origin vs "
-                        f"realised (oracle = upper bound, never selected); publication lag {lag_days} days")
+    table = Table(
+        title=f"{study}: exogenous drivers, {metric.upper()} with drivers forecast at the origin vs "
+        f"realised (oracle = upper bound, never selected); publication lag {lag_days} days"
+    )
     table.add_column("model")
     for col in modes:
-        table.add_column(col.replace(f"{metric}_", "") + (" (upper bound)" if col.endswith("oracle") else ""),
-                         justify="right")
+        table.add_column(
+            col.replace(f"{metric}_", "") + (" (upper bound)" if col.endswith("oracle") else ""), justify="right"
+        )
     table.add_column("oracle / forecast", justify="right")
     table.add_column("targets", justify="right")
     for row in summary.itertuples(index=False):
         values = row._asdict()
-        table.add_row(values["model"], *[_fmt(values[c]) for c in modes], _fmt(values.get("oracle_ratio"), 2),
-                      str(int(values["targets"])))
+        table.add_row(
+            values["model"],
+            *[_fmt(values[c]) for c in modes],
+            _fmt(values.get("oracle_ratio"), 2),
+            str(int(values["targets"])),
+        )
     console.print(table)

@@ -18,10 +18,10 @@ from experiments.report_format import yen_html
 from experiments.report_inputs import StudyReport
 from experiments.report_labels import labels
 from forecast.diagnostics import LJUNG_BOX_LAGS
+from forecast.metrics import reported_metrics
 from forecast.reconciliation import METHODS as RECONCILE_METHODS
 
 TEMPLATES = Path(__file__).with_name("templates")
-METRIC_COLUMNS = ["mase", "smape", "rmse", "pinball", "coverage_80", "coverage_95"]
 
 
 def png_data(png: bytes) -> str:
@@ -58,8 +58,12 @@ def fan_chart_png(history: pd.DataFrame, projections: pd.DataFrame) -> str:
         hist = history[history["unique_id"] == uid]
         proj = projections[projections["unique_id"] == uid]
         ax.plot(hist["ds"], hist["y"], color="black", lw=1, label="published")
-        ax.fill_between(proj["ds"], proj["yhat_lo_95"], proj["yhat_hi_95"], color="tab:blue", alpha=0.15, lw=0, label="95%")
-        ax.fill_between(proj["ds"], proj["yhat_lo_80"], proj["yhat_hi_80"], color="tab:blue", alpha=0.3, lw=0, label="80%")
+        ax.fill_between(
+            proj["ds"], proj["yhat_lo_95"], proj["yhat_hi_95"], color="tab:blue", alpha=0.15, lw=0, label="95%"
+        )
+        ax.fill_between(
+            proj["ds"], proj["yhat_lo_80"], proj["yhat_hi_80"], color="tab:blue", alpha=0.3, lw=0, label="80%"
+        )
         ax.plot(proj["ds"], proj["yhat"], color="tab:blue", lw=1.3, label=str(proj["model"].iloc[0]))
         ax.set_title(uid, fontsize=8)
         ax.tick_params(labelsize=6)
@@ -101,8 +105,13 @@ def horizon_chart_png(by_h: pd.DataFrame, metric: str) -> str:
     fig, axes = _grid(len(targets))
     for ax, uid in zip(axes, targets, strict=False):
         for model, rows in by_h[by_h["unique_id"] == uid].groupby("model"):
-            ax.plot(rows["h"], rows[metric], lw=1.5 if model == BASELINE else 1, label=model,
-                    ls="--" if model == BASELINE else "-")
+            ax.plot(
+                rows["h"],
+                rows[metric],
+                lw=1.5 if model == BASELINE else 1,
+                label=model,
+                ls="--" if model == BASELINE else "-",
+            )
         ax.set_title(uid, fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # horizons are whole periods
         ax.set_xlabel("horizon", fontsize=7)
@@ -122,25 +131,42 @@ def _reconciliation_rows(table: pd.DataFrame | None) -> list[dict]:
     """Backtest MASE per constrained target, base and each reconciliation method (None: off)."""
     if table is None:
         return []
-    return [{"unique_id": r["unique_id"], "model": r["model"], "published": r["published"], "base": fmt_number(r["base"]),
-             **{m: fmt_number(r[m]) for m in RECONCILE_METHODS}} for r in table.to_dict("records")]
+    return [
+        {
+            "unique_id": r["unique_id"],
+            "model": r["model"],
+            "published": r["published"],
+            "base": fmt_number(r["base"]),
+            **{m: fmt_number(r[m]) for m in RECONCILE_METHODS},
+        }
+        for r in table.to_dict("records")
+    ]
 
 
 def _amount_rows(history: pd.DataFrame, projections: pd.DataFrame, deficit: str) -> list[dict]:
     """Per target: the last published figure and the projection at its first, 12th and last month."""
+
     def cell(row) -> dict:
-        return {"when": f"{row['ds']:%Y-%m}", "value": yen_html(row["yhat"], deficit),
-                "lo": yen_html(row["yhat_lo_80"], deficit), "hi": yen_html(row["yhat_hi_80"], deficit)}
+        return {
+            "when": f"{row['ds']:%Y-%m}",
+            "value": yen_html(row["yhat"], deficit),
+            "lo": yen_html(row["yhat_lo_80"], deficit),
+            "hi": yen_html(row["yhat_hi_80"], deficit),
+        }
 
     rows = []
     for uid, proj in projections.groupby("unique_id", sort=True):
         proj = proj.sort_values("ds").reset_index(drop=True)
         last = history[history["unique_id"] == uid].dropna(subset=["y"]).tail(1)
-        rows.append({
-            "unique_id": uid,
-            "last": {"when": f"{last['ds'].iloc[0]:%Y-%m}", "value": yen_html(last["y"].iloc[0], deficit)} if len(last) else None,
-            "points": [cell(proj.iloc[i]) for i in sorted({0, min(11, len(proj) - 1), len(proj) - 1})],
-        })
+        rows.append(
+            {
+                "unique_id": uid,
+                "last": {"when": f"{last['ds'].iloc[0]:%Y-%m}", "value": yen_html(last["y"].iloc[0], deficit)}
+                if len(last)
+                else None,
+                "points": [cell(proj.iloc[i]) for i in sorted({0, min(11, len(proj) - 1), len(proj) - 1})],
+            }
+        )
     return rows
 
 
@@ -151,9 +177,18 @@ def _dm_tables(dm: pd.DataFrame, leaderboard: pd.DataFrame) -> list[dict]:
         order = leaderboard[leaderboard["unique_id"] == uid].sort_values("rank")["model"].tolist()
         order += sorted(set(pairs["model"]) - set(order))
         p = pairs.set_index(["model", "versus"])["p_value"]
-        rows = [{"model": a, "cells": [None if a == b else {"p": fmt_number(p.get((a, b)), 3),
-                                                            "significant": bool(p.get((a, b), 1.0) < 0.05)}
-                                       for b in order]} for a in order]
+        rows = [
+            {
+                "model": a,
+                "cells": [
+                    None
+                    if a == b
+                    else {"p": fmt_number(p.get((a, b)), 3), "significant": bool(p.get((a, b), 1.0) < 0.05)}
+                    for b in order
+                ],
+            }
+            for a in order
+        ]
         tables.append({"unique_id": uid, "models": order, "rows": rows})
     return tables
 
@@ -164,9 +199,17 @@ def _residual_rows(residuals: pd.DataFrame, t: dict) -> list[dict]:
         pvalues = [r.get(f"lb_p_{k}") for k in LJUNG_BOX_LAGS]
         known = [p for p in pvalues if p is not None and not pd.isna(p)]
         verdict = "" if not known else (t["autocorrelated"] if min(known) < 0.05 else t["white_noise"])
-        rows.append({"unique_id": r["unique_id"], "model": r["model"], "n": int(r["n"]),
-                     "mean_error": fmt_number(r["mean_error"], 1, ","), "sd_error": fmt_number(r["sd_error"], 1, ","),
-                     "pvalues": [fmt_number(p, 3) for p in pvalues], "verdict": verdict})
+        rows.append(
+            {
+                "unique_id": r["unique_id"],
+                "model": r["model"],
+                "n": int(r["n"]),
+                "mean_error": fmt_number(r["mean_error"], 1, ","),
+                "sd_error": fmt_number(r["sd_error"], 1, ","),
+                "pvalues": [fmt_number(p, 3) for p in pvalues],
+                "verdict": verdict,
+            }
+        )
     return rows
 
 
@@ -180,23 +223,37 @@ def render_study_report(report: StudyReport, lang: str = "en") -> str:
     first = report.projections.groupby("unique_id").first()
     board = report.leaderboard.assign(champion=lambda b: b["model"] == b["unique_id"].map(champions))
     return render_template(
-        "study_report.html.j2", lang=lang, t=t,
-        study=meta["study"], registered_model=meta["registered_model"], version=meta["version"],
-        alias=meta["alias"], gate_reason=meta["gate_reason"], data_vintage=meta["data_vintage"],
-        run_id=meta["run_id"], metric=metric,
+        "study_report.html.j2",
+        lang=lang,
+        t=t,
+        study=meta["study"],
+        registered_model=meta["registered_model"],
+        version=meta["version"],
+        alias=meta["alias"],
+        gate_reason=meta["gate_reason"],
+        data_vintage=meta["data_vintage"],
+        run_id=meta["run_id"],
+        metric=metric,
         backtest_text=t["backtest_text"].format(horizon=meta["horizon"], n_origins=meta["n_origins"], metric=metric),
         targets=[
-            {"unique_id": r.unique_id, "champion": r.champion, "score": fmt_number(getattr(r, metric)),
-             "baseline": fmt_number(getattr(r, f"{BASELINE}_{metric}")), "ratio": fmt_number(r.ratio, 2),
-             "last_observed": first.loc[r.unique_id, "last_observed"],
-             "source_vintage": first.loc[r.unique_id, "source_vintage"]}
+            {
+                "unique_id": r.unique_id,
+                "champion": r.champion,
+                "score": fmt_number(getattr(r, metric)),
+                "baseline": fmt_number(getattr(r, f"{BASELINE}_{metric}")),
+                "ratio": fmt_number(r.ratio, 2),
+                "last_observed": first.loc[r.unique_id, "last_observed"],
+                "source_vintage": first.loc[r.unique_id, "source_vintage"],
+            }
             for r in targets.itertuples(index=False)
         ],
         amounts=_amount_rows(report.history, report.projections, t["deficit"]),
         fan_png=fan_chart_png(report.history, report.projections),
         horizon_png=horizon_chart_png(report.by_h, metric),
-        metric_columns=METRIC_COLUMNS,
-        leaderboard=[{**row, **{m: fmt_number(row[m]) for m in METRIC_COLUMNS}} for row in board.to_dict("records")],
+        metric_columns=reported_metrics(),
+        leaderboard=[
+            {**row, **{m: fmt_number(row[m]) for m in reported_metrics()}} for row in board.to_dict("records")
+        ],
         dm_tables=_dm_tables(report.dm, report.leaderboard),
         dm_note=t["dm_note"].format(metric=metric, lags=meta["dm_lags"]),
         residuals=_residual_rows(report.residuals, t),

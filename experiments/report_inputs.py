@@ -78,22 +78,41 @@ def study_report(outcome, panel: pd.DataFrame, result, settings, data_vintage: s
     """The inputs of one refreshed study's report (``outcome``: a refresh StudyOutcome,
     ``result``: its BacktestResult)."""
     targets = sorted(outcome.projections["unique_id"].unique())
-    history = (panel[panel["unique_id"].isin(targets)][["unique_id", "ds", "y"]]
-               .groupby("unique_id", sort=True).tail(HISTORY_PERIODS).reset_index(drop=True))
+    history = (
+        panel[panel["unique_id"].isin(targets)][["unique_id", "ds", "y"]]
+        .groupby("unique_id", sort=True)
+        .tail(HISTORY_PERIODS)
+        .reset_index(drop=True)
+    )
     residuals, acf = residual_diagnostics(result.forecasts, outcome.champions)
     meta = {
-        "inputs_version": INPUTS_VERSION, "study": outcome.study, "registered_model": outcome.registered_model,
-        "version": outcome.version, "alias": outcome.decision.alias, "gate_reason": outcome.decision.reason,
-        "data_vintage": data_vintage, "run_id": outcome.parent_run_id, "horizon": settings.horizon,
-        "n_origins": settings.n_origins, "step": settings.step, "metric": outcome.metric,
-        "champions": dict(sorted(outcome.champions.items())), "credit": credit,
+        "inputs_version": INPUTS_VERSION,
+        "study": outcome.study,
+        "registered_model": outcome.registered_model,
+        "version": outcome.version,
+        "alias": outcome.decision.alias,
+        "gate_reason": outcome.decision.reason,
+        "data_vintage": data_vintage,
+        "run_id": outcome.parent_run_id,
+        "horizon": settings.horizon,
+        "n_origins": settings.n_origins,
+        "step": settings.step,
+        "metric": outcome.metric,
+        "champions": dict(sorted(outcome.champions.items())),
+        "credit": credit,
         "dm_lags": max(math.ceil(settings.horizon / max(settings.step, 1)) - 1, 0),
     }
     return StudyReport(
-        meta=meta, leaderboard=outcome.leaderboard, projections=outcome.projections, skipped=outcome.skipped,
-        by_h=result.metrics_by_horizon(), history=history,
+        meta=meta,
+        leaderboard=outcome.leaderboard,
+        projections=outcome.projections,
+        skipped=outcome.skipped,
+        by_h=result.metrics_by_horizon(),
+        history=history,
         dm=dm_matrix(result.forecasts, outcome.metric, settings.horizon, settings.step),
-        residuals=residuals, acf=acf, reconciliation=outcome.reconciliation,
+        residuals=residuals,
+        acf=acf,
+        reconciliation=outcome.reconciliation,
     )
 
 
@@ -118,7 +137,8 @@ def load_report_inputs(client, run_id: str) -> StudyReport:
     if run.data.tags.get(INPUTS_TAG) != INPUTS_VERSION:
         raise DataValidationError(
             f"run {run_id} has no report inputs (a monthly study's refresh logs them; annual and "
-            "mixed-frequency runs keep their report.html artifact)")
+            "mixed-frequency runs keep their report.html artifact)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ARTIFACT_DIR, dst_path=tmp))
         texts = {path.name: path.read_text(encoding="utf-8") for path in local.iterdir()}
@@ -134,8 +154,16 @@ def latest_report_run(client, study: str | None = None) -> str:
         experiment_ids = [experiment.experiment_id]
     else:
         experiment_ids = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(experiment_ids, filter_string=f"tags.{INPUTS_TAG} = '{INPUTS_VERSION}'",
-                              order_by=["attributes.start_time DESC"], max_results=1) if experiment_ids else []
+    runs = (
+        client.search_runs(
+            experiment_ids,
+            filter_string=f"tags.{INPUTS_TAG} = '{INPUTS_VERSION}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if experiment_ids
+        else []
+    )
     if not runs:
         where = f"study {study!r}" if study else "this store"
         raise DataValidationError(f"no refresh run with report inputs in {where}; run `deficit refresh` first")

@@ -35,8 +35,8 @@ LABELS: dict[str, dict[str, str]] = {
         "deficit": "deficit",
         "reconciliation": "Reconciliation (backtest MASE)",
         "reconciliation_note": "The projections satisfy the study's identities by {method} reconciliation (the champions' own "
-                               "figures are in the CSV as yhat_base). Backtest: each fold reconciled with weights from the "
-                               "one-step errors known at its cutoff.",
+        "figures are in the CSV as yhat_base). Backtest: each fold reconciled with weights from the "
+        "one-step errors known at its cutoff.",
         "published": "published",
         "base": "base",
         "error_by_horizon": "Error by horizon",
@@ -46,11 +46,11 @@ LABELS: dict[str, dict[str, str]] = {
         "origins": "origins",
         "dm": "Are the differences real? Diebold-Mariano tests",
         "dm_note": "Cell: one-sided p-value that the row's model has a lower expected {metric} than the column's, on the "
-                   "origins both forecast (HLN-corrected, {lags} lag(s) of overlap). Bold: p < 0.05.",
+        "origins both forecast (HLN-corrected, {lags} lag(s) of overlap). Bold: p < 0.05.",
         "residuals": "Champion residual diagnostics",
         "residuals_note": "One-step-ahead backtest errors of each champion, one per origin. Ljung-Box p < 0.05 means "
-                          "autocorrelation is left in the errors; bars outside the dashed band ±1.96/√n are "
-                          "individually significant.",
+        "autocorrelation is left in the errors; bars outside the dashed band ±1.96/√n are "
+        "individually significant.",
         "n": "errors",
         "mean_error": "mean error",
         "sd_error": "sd",
@@ -89,7 +89,7 @@ LABELS: dict[str, dict[str, str]] = {
         "deficit": "赤字",
         "reconciliation": "整合化（バックテスト MASE）",
         "reconciliation_note": "予測は {method} 整合化により系列間の恒等式を満たす（採用モデル自身の値は CSV の yhat_base）。"
-                               "バックテストでは各検証期間を、その起点で既知の 1 期先誤差による重みで整合化。",
+        "バックテストでは各検証期間を、その起点で既知の 1 期先誤差による重みで整合化。",
         "published": "公表",
         "base": "整合化前",
         "error_by_horizon": "予測期間別の誤差",
@@ -99,10 +99,10 @@ LABELS: dict[str, dict[str, str]] = {
         "origins": "起点数",
         "dm": "差は有意か：Diebold-Mariano 検定",
         "dm_note": "各セル：行のモデルの期待 {metric} が列のモデルより小さいとする片側 p 値（両者が予測した起点で比較、"
-                   "HLN 補正、重複ラグ {lags}）。太字：p < 0.05。",
+        "HLN 補正、重複ラグ {lags}）。太字：p < 0.05。",
         "residuals": "採用モデルの残差診断",
         "residuals_note": "各採用モデルのバックテスト 1 期先誤差（起点ごとに 1 つ）。Ljung-Box p < 0.05 は誤差に自己相関が"
-                          "残ることを示す。破線 ±1.96/√n の外の棒は個別に有意。",
+        "残ることを示す。破線 ±1.96/√n の外の棒は個別に有意。",
         "n": "誤差数",
         "mean_error": "平均誤差",
         "sd_error": "標準偏差",

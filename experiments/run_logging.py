@@ -9,7 +9,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-METRIC_COLUMNS = ["mase", "smape", "rmse", "mae", "pinball", "coverage_80", "coverage_95"]
+from forecast.metrics import by_horizon_metrics, metric_names
 
 
 def _finite(value) -> bool:
@@ -34,6 +34,7 @@ def log_child_runs(
     """
     run_ids: dict[tuple[str, str], str] = {}
     now = int(time.time() * 1000)
+    logged, per_step = metric_names(), by_horizon_metrics()
     for row in metrics.itertuples(index=False):
         uid, model = row.unique_id, row.model
         run = client.create_run(
@@ -48,13 +49,18 @@ def log_child_runs(
         )
         params = [Param("model", model), Param("unique_id", uid)]
         params += [Param(k, str(v)) for k, v in sorted(model_params.get(model, {}).items())]
-        values = [Metric(m, float(getattr(row, m)), now, 0) for m in METRIC_COLUMNS if _finite(getattr(row, m))]
+        values = [Metric(m, float(getattr(row, m)), now, 0) for m in logged if _finite(getattr(row, m))]
         by_h = metrics_by_h[(metrics_by_h["unique_id"] == uid) & (metrics_by_h["model"] == model)]
         for h_row in by_h.itertuples(index=False):
-            for m in ("mase", "smape", "coverage_80"):
+            for m in per_step:
                 if _finite(getattr(h_row, m)):
                     values.append(Metric(f"{m}_by_h", float(getattr(h_row, m)), now, int(h_row.h)))
-        client.log_batch(run.info.run_id, metrics=values, params=params, tags=[RunTag("mlflow.note.content", f"backtest of {model} on {uid}")])
+        client.log_batch(
+            run.info.run_id,
+            metrics=values,
+            params=params,
+            tags=[RunTag("mlflow.note.content", f"backtest of {model} on {uid}")],
+        )
         table = forecasts[(forecasts["unique_id"] == uid) & (forecasts["model"] == model)]
         client.log_text(run.info.run_id, table.to_csv(index=False), "backtest.csv")
         client.set_terminated(run.info.run_id)

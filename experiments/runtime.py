@@ -18,4 +18,5 @@ logging.getLogger("cmdstanpy").disabled = True  # "Chain [1] start processing" o
 # On a database error (say, a full disk) MLflow's sqlite store logs the error with its traceback,
 # then raises it as an MlflowException, which the CLI reports as its one `error:` line.
 logging.getLogger("mlflow.store.db.utils").addFilter(
-    lambda record: not record.getMessage().startswith("SQLAlchemy database error."))
+    lambda record: not record.getMessage().startswith("SQLAlchemy database error.")
+)

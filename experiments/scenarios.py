@@ -14,15 +14,14 @@ Files are validated with pydantic; a bad file is one error line naming the file 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from features.errors import ConfigError, DeficitError
-from features.yaml_settings import load_settings
+from features.yaml_settings import StrictSettings, load_settings
 
 DEFAULT_SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 BASELINE = "baseline"
@@ -34,15 +33,11 @@ class UnknownScenarioError(DeficitError):
     """A scenario name that the scenario set (or a model version) does not define."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FxSetting(_Strict):
+class FxSetting(StrictSettings):
     usdjpy_change_pct: float = Field(0.0, gt=-90, lt=500)
 
 
-class Overlay(_Strict):
+class Overlay(StrictSettings):
     """``users`` x ``price_yen_per_month`` x 12 x ramp share per year, added to ``targets`` with a sign."""
 
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
@@ -55,7 +50,7 @@ class Overlay(_Strict):
     targets: dict[str, int] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _check(self) -> "Overlay":
+    def _check(self) -> Overlay:
         if self.ramp_full < self.ramp_start:
             raise ValueError("ramp_full is before ramp_start")
         bad = {t: s for t, s in self.targets.items() if s not in (-1, 1)}
@@ -81,7 +76,7 @@ class Overlay(_Strict):
         return self.users * self.price_yen_per_month * months * self.share(ds.year) / YEN_PER_100M_YEN
 
 
-class Scenario(_Strict):
+class Scenario(StrictSettings):
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
     fx: FxSetting = FxSetting()
@@ -167,6 +162,7 @@ def pick(scenarios: dict, name: str | None) -> str:
 
 # ---- driver paths --------------------------------------------------------------------------------
 
+
 def baseline_fx_monthly(known_monthly: pd.Series, until: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
     """Monthly USD/JPY from the first known month to ``until``: published, then the last value
     carried forward. Returns (level, source) with source 'published' or 'carried_forward'."""
@@ -208,8 +204,9 @@ def served_scenarios(meta: dict) -> dict[str, Scenario]:
     return {name: Scenario.model_validate(entry) for name, entry in stored.items()}
 
 
-def resolve_levers(scenario: Scenario, levers: dict, index: pd.DatetimeIndex, freq: str,
-                   baseline: dict[str, pd.Series]) -> Scenario:
+def resolve_levers(
+    scenario: Scenario, levers: dict, index: pd.DatetimeIndex, freq: str, baseline: dict[str, pd.Series]
+) -> Scenario:
     """The scenario with its levers' amounts on ``index`` (per target, 億円), computed from the
     study's ``baseline`` projections of each lever's base series (experiments/levers.py)."""
     from experiments.levers import lever_effects

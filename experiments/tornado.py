@@ -18,7 +18,9 @@ def tornado_png(table: pd.DataFrame, title: str) -> bytes:
     y = range(len(rows))
     lo = rows[["low", "high"]].min(axis=1)
     hi = rows[["low", "high"]].max(axis=1)
-    ax.barh(list(y), (hi - lo).to_numpy(), left=lo.to_numpy(), color="tab:orange", alpha=0.7, label="low .. high setting")
+    ax.barh(
+        list(y), (hi - lo).to_numpy(), left=lo.to_numpy(), color="tab:orange", alpha=0.7, label="low .. high setting"
+    )
     ax.plot(rows["central"].to_numpy(), list(y), "k|", ms=14, label="central")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(list(y))
@@ -39,11 +41,21 @@ def with_fx_rows(levers: pd.DataFrame, deltas: dict[str, float], fx_pct: float) 
     (``deltas``: scenario name -> effect, from the yen_strong and yen_weak projections)."""
     if not {"yen_strong", "yen_weak"} <= set(deltas):
         return levers
-    fx = pd.DataFrame([{"lever": "yen (USD/JPY ±%g%%)" % fx_pct, "flow": "payments and receipts", "form": "fx",
-                        "low": deltas["yen_strong"], "central": 0.0, "high": deltas["yen_weak"],
-                        "numbers": f"USD/JPY x {1 - fx_pct / 100:g} / x {1 + fx_pct / 100:g}",
-                        "path": "every projected period",
-                        "sources": "scenarios yen_strong / yen_weak; USD/JPY as published (FX_FRED_EXJPUS), then carried forward"}])
+    fx = pd.DataFrame(
+        [
+            {
+                "lever": f"yen (USD/JPY ±{fx_pct:g}%)",
+                "flow": "payments and receipts",
+                "form": "fx",
+                "low": deltas["yen_strong"],
+                "central": 0.0,
+                "high": deltas["yen_weak"],
+                "numbers": f"USD/JPY x {1 - fx_pct / 100:g} / x {1 + fx_pct / 100:g}",
+                "path": "every projected period",
+                "sources": "scenarios yen_strong / yen_weak; USD/JPY as published (FX_FRED_EXJPUS), then carried forward",
+            }
+        ]
+    )
     return pd.concat([levers, fx], ignore_index=True)
 
 
@@ -57,7 +69,12 @@ def lever_context(table: pd.DataFrame | None, year: int) -> dict:
     def amount(v) -> str:
         return f"{v:,.0f}"
 
-    rows = [{**r, "low": amount(r["low"]), "central": amount(r["central"]), "high": amount(r["high"])}
-            for r in table.to_dict("records")]
-    return {"levers_rows": rows, "levers_year": year,
-            "tornado": png_data(tornado_png(table, f"{year}: each lever alone, low .. high"))}
+    rows = [
+        {**r, "low": amount(r["low"]), "central": amount(r["central"]), "high": amount(r["high"])}
+        for r in table.to_dict("records")
+    ]
+    return {
+        "levers_rows": rows,
+        "levers_year": year,
+        "tornado": png_data(tornado_png(table, f"{year}: each lever alone, low .. high")),
+    }

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 import mlflow
 from mlflow.tracking import MlflowClient
+
+import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 
 
 def resolve_tracking_uri(configured: str | None, mlruns_dir: Path) -> str:

@@ -49,7 +49,7 @@ class AdoptionConfig(BaseModel):
     peers: list[str] = []
 
     @model_validator(mode="after")
-    def _check(self) -> "AdoptionConfig":
+    def _check(self) -> AdoptionConfig:
         if self.ceiling_low > self.ceiling_high:
             raise ValueError("ceiling_low exceeds ceiling_high")
         for name, q in self.quantiles.items():
@@ -68,6 +68,7 @@ def load_adoption_config(path: Path | None = None) -> AdoptionConfig:
 
 # ---- survey points ------------------------------------------------------------------------------
 
+
 def survey_points(snapshot: Snapshot, indicator: str, config: AdoptionConfig) -> pd.DataFrame:
     """Points of one indicator: ``period, value, survey_date, vintage`` (fiscal-year periods only).
 
@@ -84,12 +85,14 @@ def survey_points(snapshot: Snapshot, indicator: str, config: AdoptionConfig) ->
     # FY y runs April y .. March y+1; month k of the fiscal year is calendar month (3 + k).
     start = pd.to_datetime(years.astype(str) + "-04-01")
     dates = [s + pd.DateOffset(months=config.survey_month_of_fiscal_year - 1, days=14) for s in start]
-    out = pd.DataFrame({
-        "period": fiscal["period"].to_numpy(),
-        "value": fiscal["value"].astype(float).to_numpy(),
-        "survey_date": pd.DatetimeIndex(dates),
-        "vintage": pd.to_datetime(fiscal["vintage"]).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "period": fiscal["period"].to_numpy(),
+            "value": fiscal["value"].astype(float).to_numpy(),
+            "survey_date": pd.DatetimeIndex(dates),
+            "vintage": pd.to_datetime(fiscal["vintage"]).to_numpy(),
+        }
+    )
     return out.sort_values("survey_date", ignore_index=True)
 
 
@@ -158,7 +161,10 @@ class AdoptionFit:
 
 
 def fit_adoption(
-    points: pd.DataFrame, config: AdoptionConfig, as_of: pd.Timestamp | None = None, draws: int | None = None,
+    points: pd.DataFrame,
+    config: AdoptionConfig,
+    as_of: pd.Timestamp | None = None,
+    draws: int | None = None,
     indicator: str = "",
 ) -> AdoptionFit:
     """Fit the Bass curve with uncertainty to ``points`` (from :func:`survey_points`).
@@ -167,8 +173,10 @@ def fit_adoption(
     first (``points[points.vintage <= as_of]``) to fit what was known on a date. ``draws=0`` fits
     only the central curve (its parameters stand in for the draws).
     """
-    known = with_dates(pd.Series(points["value"].to_numpy(), index=pd.DatetimeIndex(points["survey_date"])),
-                       pd.Series(pd.DatetimeIndex(points["vintage"]), index=pd.DatetimeIndex(points["survey_date"])))
+    known = with_dates(
+        pd.Series(points["value"].to_numpy(), index=pd.DatetimeIndex(points["survey_date"])),
+        pd.Series(pd.DatetimeIndex(points["vintage"]), index=pd.DatetimeIndex(points["survey_date"])),
+    )
     require_known(known, as_of, f"adoption survey '{indicator or config.index_indicator}'")
     if len(points) < 2:
         raise ConfigError(f"adoption curve needs >= 2 survey points, got {len(points)}")
@@ -202,13 +210,18 @@ def fit_adoption(
     elif len(params) < 10:
         raise ConfigError("too few Monte Carlo draws of the adoption curve converged")
     return AdoptionFit(
-        indicator=indicator or config.index_indicator, launch=launch, params=np.array(params),
-        central=(central_m, *central), points=points.reset_index(drop=True),
-        known_at=pd.Timestamp(points["vintage"].max()), quantiles=dict(config.quantiles),
+        indicator=indicator or config.index_indicator,
+        launch=launch,
+        params=np.array(params),
+        central=(central_m, *central),
+        points=points.reset_index(drop=True),
+        known_at=pd.Timestamp(points["vintage"].max()),
+        quantiles=dict(config.quantiles),
     )
 
 
 # ---- index at BoP frequencies -------------------------------------------------------------------
+
 
 def _mid_months(index: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Mid-month dates of every month of every period, and the period each belongs to (A5)."""

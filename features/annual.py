@@ -20,14 +20,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag
 
 from features.errors import ConfigError, UnknownSeriesError
 from features.exog import fx_at_freq, usdjpy_monthly
 from features.schemas import DIGITAL_ANNUAL_ITEMS, FLOWS, WDI_ITEMS
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
-from features.yaml_settings import load_settings
+from features.yaml_settings import StrictSettings, load_settings
 
 DEFAULT_ANNUAL_CATALOG_PATH = Path(__file__).resolve().parents[1] / "configs" / "annual_series.yaml"
 ANNUAL_FREQ = "YS"
@@ -35,11 +35,7 @@ MONTHLY_SUM_SOURCE = "BOJ_BP_M_JP_2017"  # the monthly file the sums come from
 _ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OfficialSeries(_Strict):
+class OfficialSeries(StrictSettings):
     kind: Literal["official"]
     item: Literal[DIGITAL_ANNUAL_ITEMS]  # type: ignore[valid-type]
     flow: Literal[FLOWS]  # type: ignore[valid-type]
@@ -48,7 +44,7 @@ class OfficialSeries(_Strict):
     label_ja: str = Field(min_length=1)
 
 
-class WdiYenSeries(_Strict):
+class WdiYenSeries(StrictSettings):
     kind: Literal["wdi_yen"]
     item: Literal[WDI_ITEMS]  # type: ignore[valid-type]
     flow: Literal[FLOWS]  # type: ignore[valid-type]
@@ -56,7 +52,7 @@ class WdiYenSeries(_Strict):
     label_ja: str = Field(min_length=1)
 
 
-class MonthlySumSeries(_Strict):
+class MonthlySumSeries(StrictSettings):
     kind: Literal["monthly_sum"]
     monthly: str
     label: str = Field(min_length=1)
@@ -64,13 +60,14 @@ class MonthlySumSeries(_Strict):
 
 
 AnnualSpec = Annotated[
-    Annotated[OfficialSeries, Tag("official")] | Annotated[WdiYenSeries, Tag("wdi_yen")]
+    Annotated[OfficialSeries, Tag("official")]
+    | Annotated[WdiYenSeries, Tag("wdi_yen")]
     | Annotated[MonthlySumSeries, Tag("monthly_sum")],
     Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
 ]
 
 
-class AnnualCatalogFile(_Strict):
+class AnnualCatalogFile(StrictSettings):
     preference: dict[str, list[str]] = Field(min_length=1)
     series: dict[Annotated[str, Field(pattern=_ID_PATTERN)], AnnualSpec] = Field(min_length=1)
 
@@ -119,16 +116,21 @@ class AnnualCatalog:
         """Complete calendar years of a monthly catalogue series (NaN years dropped here)."""
         annual = self.monthly.build(snapshot, monthly_id, ANNUAL_FREQ).dropna()
         vintage = self.monthly.source_vintage(snapshot, monthly_id)
-        return pd.DataFrame({"value": annual.to_numpy(), "source_id": f"{MONTHLY_SUM_SOURCE} (sum of months)",
-                             "vintage": vintage}, index=annual.index)
+        return pd.DataFrame(
+            {"value": annual.to_numpy(), "source_id": f"{MONTHLY_SUM_SOURCE} (sum of months)", "vintage": vintage},
+            index=annual.index,
+        )
 
     def _official(self, snapshot: Snapshot, spec: OfficialSeries) -> pd.DataFrame:
         rows = snapshot.digital_annual
         rows = rows[(rows["frequency"] == "A") & (rows["item"] == spec.item) & (rows["flow"] == spec.flow)]
         chosen = self.choose(rows)
         published = pd.DataFrame(
-            {"value": chosen["value"].astype(float).to_numpy(), "source_id": chosen["source_id"].to_numpy(),
-             "vintage": chosen["vintage"].to_numpy()},
+            {
+                "value": chosen["value"].astype(float).to_numpy(),
+                "source_id": chosen["source_id"].to_numpy(),
+                "vintage": chosen["vintage"].to_numpy(),
+            },
             index=pd.DatetimeIndex(pd.to_datetime(chosen["period"], format="%Y"), name="ds"),
         )
         if spec.monthly is None:
@@ -158,18 +160,23 @@ class AnnualCatalog:
             usd = pd.Series(rows["value"].astype(float).to_numpy(), index=ds)
             # US$ x (yen per US$) / 1e8 = 億円; a year without a full-year average rate is missing.
             value = usd * rate.reindex(ds) / 1e8
-            return pd.DataFrame({"value": value, "source_id": rows["source_id"].to_numpy(),
-                                 "vintage": rows["vintage"].to_numpy()}, index=ds)
+            return pd.DataFrame(
+                {"value": value, "source_id": rows["source_id"].to_numpy(), "vintage": rows["vintage"].to_numpy()},
+                index=ds,
+            )
 
         if spec.flow != "balance":
             return yen(spec.flow).dropna(subset=["value"])
         receipts, payments = yen("receipts"), yen("payments")
         both = receipts.join(payments, suffixes=("_r", "_p"), how="inner")
-        return pd.DataFrame({
-            "value": both["value_r"] - both["value_p"],  # NaN if either side is missing
-            "source_id": both["source_id_r"] + "-" + both["source_id_p"],
-            "vintage": np.maximum(both["vintage_r"], both["vintage_p"]),
-        }, index=both.index).dropna(subset=["value"])
+        return pd.DataFrame(
+            {
+                "value": both["value_r"] - both["value_p"],  # NaN if either side is missing
+                "source_id": both["source_id_r"] + "-" + both["source_id_p"],
+                "vintage": np.maximum(both["vintage_r"], both["vintage_p"]),
+            },
+            index=both.index,
+        ).dropna(subset=["value"])
 
 
 def _on_grid(pieces: pd.DataFrame, series_id: str) -> AnnualSeries:
@@ -189,7 +196,9 @@ def load_annual_catalog(path: Path | None, monthly: SeriesCatalog) -> AnnualCata
     """Read and validate the annual catalogue; any problem is one ConfigError line."""
     path = Path(path) if path is not None else DEFAULT_ANNUAL_CATALOG_PATH
     parsed = load_settings(
-        path, AnnualCatalogFile, "a mapping with 'preference' and 'series'",
+        path,
+        AnnualCatalogFile,
+        "a mapping with 'preference' and 'series'",
         lambda loc: [p for p in loc if p not in ("official", "wdi_yen", "monthly_sum")],  # union tags
     )
     seen: dict[str, str] = {}
@@ -205,7 +214,9 @@ def load_annual_catalog(path: Path | None, monthly: SeriesCatalog) -> AnnualCata
     return AnnualCatalog(parsed, monthly, path)
 
 
-def build_annual_panel(snapshot: Snapshot, catalog: AnnualCatalog, series_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_annual_panel(
+    snapshot: Snapshot, catalog: AnnualCatalog, series_ids: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Long panel (unique_id, ds, y) of the annual series and their provenance
     (unique_id, ds, source_id, vintage), each series over its own span with gaps as NaN rows."""
     frames, lineage = [], []
@@ -213,8 +224,16 @@ def build_annual_panel(snapshot: Snapshot, catalog: AnnualCatalog, series_ids: l
         built = catalog.build(snapshot, sid)
         ds = built.values.index.to_numpy()
         frames.append(pd.DataFrame({"unique_id": sid, "ds": ds, "y": built.values.to_numpy(dtype=float)}))
-        lineage.append(pd.DataFrame({"unique_id": sid, "ds": ds, "source_id": built.source_id.to_numpy(),
-                                     "vintage": built.vintage.to_numpy()}))
+        lineage.append(
+            pd.DataFrame(
+                {
+                    "unique_id": sid,
+                    "ds": ds,
+                    "source_id": built.source_id.to_numpy(),
+                    "vintage": built.vintage.to_numpy(),
+                }
+            )
+        )
     panel = pd.concat(frames, ignore_index=True)
     panel["unique_id"] = panel["unique_id"].astype(str)
     provenance = pd.concat(lineage, ignore_index=True)

@@ -94,7 +94,7 @@ class StagedFiles:
         finally:
             self.discard()
 
-    def __enter__(self) -> "StagedFiles":
+    def __enter__(self) -> StagedFiles:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -121,5 +121,7 @@ def check_writable_dir(path: Path, min_free_mb: float, what: str) -> None:
         raise OutputWriteError(f"cannot write to the {what} {path}: {exc.strerror or exc}") from None
     free = shutil.disk_usage(existing).free
     if free < min_free_mb * 2**20:
-        raise OutputWriteError(f"only {free / 2**20:.1f} MB free for the {what} {path}; the job needs at least "
-                               f"{min_free_mb:g} MB (min_free_mb in the config)")
+        raise OutputWriteError(
+            f"only {free / 2**20:.1f} MB free for the {what} {path}; the job needs at least "
+            f"{min_free_mb:g} MB (min_free_mb in the config)"
+        )

@@ -24,9 +24,7 @@ def usdjpy_known(snapshot: Snapshot, freq: str = "MS") -> KnownSeries:
     return with_lag(level, freq, FX_MONTHLY_LAG_DAYS)
 
 
-def dollar_decomposition(
-    yen: KnownSeries, usdjpy: KnownSeries, as_of: pd.Timestamp | None = None
-) -> pd.DataFrame:
+def dollar_decomposition(yen: KnownSeries, usdjpy: KnownSeries, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """``yen``, ``usdjpy``, ``usd_volume`` = yen / usdjpy and ``usdjpy_log`` on the periods of ``yen``.
 
     With ``as_of``, every value it uses (the yen values and the rates of their periods) must have

@@ -295,9 +295,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _failures(
-    err: SchemaErrors, schema: pa.DataFrameSchema, frame: pd.DataFrame
-) -> list[tuple[int, str, str, str]]:
+def _failures(err: SchemaErrors, schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int, str, str, str]]:
     """Distinct failures as (row index, rule, column, value); schema-level ones (index -1) first.
 
     Values are shown as written in ``frame`` (before coercion). When columns are missing or
@@ -337,9 +335,7 @@ def _failures(
     return sorted(per_row.values(), key=lambda e: (e[0], e[1]))
 
 
-def validate(
-    frame: pd.DataFrame, schema: pa.DataFrameSchema, source_name: str, *, first_line: int = 2
-) -> pd.DataFrame:
+def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, source_name: str, *, first_line: int = 2) -> pd.DataFrame:
     """Validate (and coerce) ``frame``; raise one-line :class:`DataValidationError` on failure.
 
     ``first_line`` maps index label 0 to a line number in the file (2: the header is line 1).

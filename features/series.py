@@ -53,16 +53,12 @@ def _kind(value: Any) -> str:
     return "sum" if isinstance(value, SumSeries) else "base"
 
 
-SeriesSpec = Annotated[
-    Annotated[BaseSeries, Tag("base")] | Annotated[SumSeries, Tag("sum")], Discriminator(_kind)
-]
+SeriesSpec = Annotated[Annotated[BaseSeries, Tag("base")] | Annotated[SumSeries, Tag("sum")], Discriminator(_kind)]
 
 
 class CatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    series: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")], SeriesSpec] = Field(
-        min_length=1
-    )
+    series: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")], SeriesSpec] = Field(min_length=1)
 
 
 def _check_graph(specs: dict[str, BaseSeries | SumSeries], where: str) -> None:
@@ -81,7 +77,7 @@ def _check_graph(specs: dict[str, BaseSeries | SumSeries], where: str) -> None:
         if state.get(sid) == 2:
             return
         if state.get(sid) == 1:
-            cycle = path[path.index(sid):] + [sid]
+            cycle = path[path.index(sid) :] + [sid]
             raise ConfigError(f"{where}: cycle in derived series: {' -> '.join(cycle)}")
         state[sid] = 1
         spec = specs[sid]
@@ -208,9 +204,7 @@ def load_catalog(path: Path) -> SeriesCatalog:
     return SeriesCatalog(dict(parsed.series), Path(path))
 
 
-def build_panel(
-    snapshot: Snapshot, catalog: SeriesCatalog, series_ids: list[str], freq: str = "MS"
-) -> pd.DataFrame:
+def build_panel(snapshot: Snapshot, catalog: SeriesCatalog, series_ids: list[str], freq: str = "MS") -> pd.DataFrame:
     """Long panel (unique_id, ds, y), sorted; each series over its own span, gaps as NaN rows."""
     frames = []
     for sid in sorted(dict.fromkeys(series_ids)):

@@ -48,8 +48,6 @@ class Snapshot:
     sha256: str  # of MANIFEST.json, which holds the sha256 of every file
 
 
-
-
 def read_csv_text(path: Path, name: str) -> pd.DataFrame:
     """All cells as text, so validation sees them as written; one-line errors."""
     if not path.is_file():
@@ -76,8 +74,6 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-
-
 _MONTHLY_SCHEMAS = (schemas.BOJ_MONTHLY, schemas.USDJPY_MONTHLY, schemas.SERVICES_TOTAL_MONTHLY)
 
 
@@ -96,9 +92,7 @@ def _check_lineage(frame: pd.DataFrame, name: str, sources: pd.DataFrame) -> Non
     if bad.any():
         i = bad.idxmax()
         rule = "source_id not in sources.csv" if pd.isna(registered[i]) else "vintage differs from sources.csv"
-        raise DataValidationError(
-            f"{name}: row {i + 2}: {rule} (column source_id, value {frame.at[i, 'source_id']!r})"
-        )
+        raise DataValidationError(f"{name}: row {i + 2}: {rule} (column source_id, value {frame.at[i, 'source_id']!r})")
 
 
 def _read_manifest(directory: Path) -> tuple[dict, bytes]:
@@ -147,6 +141,4 @@ def load_snapshot(snapshot_dir: Path | None = None) -> Snapshot:
                 f"{MANIFEST}: sha256 of {name} does not match the manifest "
                 "(file changed after the snapshot was built; rebuild it with `deficit data snapshot`)"
             )
-    return Snapshot(
-        **frames, sources=sources, vintage=manifest["snapshot_vintage"], sha256=sha256_hex(manifest_bytes)
-    )
+    return Snapshot(**frames, sources=sources, vintage=manifest["snapshot_vintage"], sha256=sha256_hex(manifest_bytes))

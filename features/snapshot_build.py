@@ -18,12 +18,20 @@ from features import schemas
 from features.atomic import write_bytes_atomic
 from features.errors import DataValidationError
 from features.snapshot import (
-    AI_FILE, BOJ_FILE, DIGITAL_FILE, MANIFEST, MANIFEST_SCHEMA_VERSION, SERVICES_TOTAL_FILE, SOURCES_FILE, USDJPY_FILE,
+    AI_FILE,
+    BOJ_FILE,
+    DIGITAL_FILE,
+    MANIFEST,
+    MANIFEST_SCHEMA_VERSION,
+    SERVICES_TOTAL_FILE,
+    SOURCES_FILE,
+    USDJPY_FILE,
     WDI_FILE,
-    read_csv_text, require_columns, sha256_hex,
+    read_csv_text,
+    require_columns,
+    sha256_hex,
 )
 from features.source_registry import SOURCE_REGISTRY
-
 
 
 def _with_vintage(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -104,8 +112,15 @@ def _services_total(shared: Path) -> pd.DataFrame:
 
 def _sources_frame(used: set[str]) -> pd.DataFrame:
     rows = [
-        {"source_id": sid, "status": s.status, "vintage": s.vintage, "vintage_basis": s.vintage_basis,
-         "title": s.title, "location": s.location, "note": s.note}
+        {
+            "source_id": sid,
+            "status": s.status,
+            "vintage": s.vintage,
+            "vintage_basis": s.vintage_basis,
+            "title": s.title,
+            "location": s.location,
+            "note": s.note,
+        }
         for sid, s in sorted(SOURCE_REGISTRY.items())
         if sid in used
     ]
@@ -167,5 +182,7 @@ def build_snapshot(shared_data_dir: Path, out_dir: Path) -> dict:
         "files": files,
         "inputs": {name: sha256_hex((shared / name).read_bytes()) for name in INPUT_FILES},
     }
-    write_bytes_atomic(out / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    write_bytes_atomic(
+        out / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    )
     return manifest

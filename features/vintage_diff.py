@@ -25,7 +25,9 @@ def diff_figures(old: pd.DataFrame, new: pd.DataFrame) -> FigureDiff:
     # Values are decimal figures read from text, so unequal floats are different published figures.
     revised = both[(both["_merge"] == "both") & (both["old"] != both["new"])]
     return FigureDiff(
-        revised=revised[["series", "period", "old", "new"]].assign(change=revised["new"] - revised["old"]).reset_index(drop=True),
+        revised=revised[["series", "period", "old", "new"]]
+        .assign(change=revised["new"] - revised["old"])
+        .reset_index(drop=True),
         added=both.loc[both["_merge"] == "right_only", ["series", "period", "new"]].reset_index(drop=True),
         dropped=both.loc[both["_merge"] == "left_only", ["series", "period", "old"]].reset_index(drop=True),
     )

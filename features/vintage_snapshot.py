@@ -30,9 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from features import schemas
+from features.data_defaults import BUNDLED, NEWEST
 from features.snapshot import Snapshot, load_snapshot
 from features.sources.figures import FX_ITEM
-from features.data_defaults import BUNDLED, NEWEST
 from features.vintages import VintageInfo, VintageStore
 
 
@@ -85,9 +85,13 @@ def _services_total(bundled: pd.DataFrame, balance: pd.DataFrame, info: VintageI
 
 def _sources(bundled: pd.DataFrame, info: VintageInfo) -> pd.DataFrame:
     row = {
-        "source_id": info.source_id, "status": "VERIFIED", "vintage": info.as_of_date,
-        "vintage_basis": f"as-of time of local vintage {info.id} ({info.as_of})", "title": info.title,
-        "location": info.origin, "note": f"local vintage {info.id}, content sha256 {info.sha256}",
+        "source_id": info.source_id,
+        "status": "VERIFIED",
+        "vintage": info.as_of_date,
+        "vintage_basis": f"as-of time of local vintage {info.id} ({info.as_of})",
+        "title": info.title,
+        "location": info.origin,
+        "note": f"local vintage {info.id}, content sha256 {info.sha256}",
     }
     return schemas.validate(pd.concat([bundled, pd.DataFrame([row])], ignore_index=True), schemas.SOURCES, "sources")
 

@@ -105,7 +105,9 @@ class VintageStore:
         if ref == NEWEST:
             newest = self.newest()
             if newest is None:
-                raise VintageStoreError(f"no vintage in {self.root} (run `deficit data fetch` or `deficit data import`)")
+                raise VintageStoreError(
+                    f"no vintage in {self.root} (run `deficit data fetch` or `deficit data import`)"
+                )
             return newest
         index = self._index()
         hits = [v for vid, v in index.items() if len(ref) >= 4 and vid.startswith(ref.lower())]
@@ -164,9 +166,16 @@ class VintageStore:
                 return SaveResult(index[vid], created=False)
             periods = intake.figures["period"]
             info = VintageInfo(
-                id=vid, sha256=digest, as_of=intake.as_of, source=intake.source, origin=intake.origin,
-                created_at=now_iso(), figures=len(intake.figures), series=series_ids(intake.figures).nunique(),
-                first_period=str(periods.min()), last_period=str(periods.max()),
+                id=vid,
+                sha256=digest,
+                as_of=intake.as_of,
+                source=intake.source,
+                origin=intake.origin,
+                created_at=now_iso(),
+                figures=len(intake.figures),
+                series=series_ids(intake.figures).nunique(),
+                first_period=str(periods.min()),
+                last_period=str(periods.max()),
             )
             if not (self.root / vid).is_dir():  # a crash after the rename leaves it unindexed: reuse it
                 self._write_vintage(info, data, intake)

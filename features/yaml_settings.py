@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from features.errors import ConfigError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class StrictSettings(BaseModel):
+    """Base of every settings model: an unknown key is an error (a typo must not be ignored) and a
+    validated setting cannot change afterwards."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -80,6 +87,7 @@ def validate_settings(
         raise ConfigError(f"{path}: {where}: {one_line(first['msg'])}{more}") from None
 
 
-def load_settings(path: Path, model: type[Model], expected: str,
-                  location: Callable[[Sequence], Sequence] = lambda loc: loc) -> Model:
+def load_settings(
+    path: Path, model: type[Model], expected: str, location: Callable[[Sequence], Sequence] = lambda loc: loc
+) -> Model:
     return validate_settings(model, read_mapping(path, expected), Path(path), location)

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from forecast.metrics import backtest_metric
+
 
 @dataclass(frozen=True)
 class DMResult:
@@ -59,30 +61,14 @@ def diebold_mariano(d: np.ndarray, max_lag: int) -> DMResult:
 def pointwise_loss(forecasts, metric: str) -> np.ndarray:
     """Per-point loss whose average is (or, for RMSE, whose root of the average is) ``metric``.
 
-    ``forecasts`` has the backtest columns ``y, mean, train_scale`` and the interval columns.
-    MASE points are absolute errors scaled by their fold's training scale.
+    ``forecasts`` has the backtest columns ``y, mean, train_scale`` and the interval columns; the
+    loss is the metric's ``pointwise`` in :data:`forecast.metrics.BACKTEST_METRICS` (MASE points
+    are absolute errors scaled by their fold's training scale).
     """
-    from forecast.models.base import QUANTILE_OF_COLUMN
-
-    y = forecasts["y"].to_numpy(dtype=float)
-    yhat = forecasts["mean"].to_numpy(dtype=float)
-    err = y - yhat
-    if metric == "mase":
-        return np.abs(err) / forecasts["train_scale"].to_numpy(dtype=float)
-    if metric == "mae":
-        return np.abs(err)
-    if metric == "rmse":
-        return err**2
-    if metric == "smape":
-        denom = np.abs(y) + np.abs(yhat)
-        return np.where(denom == 0, 0.0, 200 * np.abs(err) / np.where(denom == 0, 1, denom))
-    if metric == "pinball":
-        losses = []
-        for column, tau in QUANTILE_OF_COLUMN.items():
-            diff = y - forecasts[column].to_numpy(dtype=float)
-            losses.append(np.maximum(tau * diff, (tau - 1) * diff))
-        return np.mean(losses, axis=0)
-    raise ValueError(f"no pointwise loss for metric {metric!r}")
+    loss = backtest_metric(metric).pointwise
+    if loss is None:
+        raise ValueError(f"no pointwise loss for metric {metric!r}")
+    return loss(forecasts)
 
 
 DM_COLUMNS = ["unique_id", "model", "versus", "mean_differential", "statistic", "p_value", "n_origins"]

@@ -14,19 +14,21 @@ import pandas as pd
 
 LJUNG_BOX_LAGS: tuple[int, ...] = (6, 12)
 ACF_LAGS = 12
-RESIDUAL_COLUMNS = ["unique_id", "model", "n", "mean_error", "sd_error",
-                    *[f"lb_p_{k}" for k in LJUNG_BOX_LAGS]]
+RESIDUAL_COLUMNS = ["unique_id", "model", "n", "mean_error", "sd_error", *[f"lb_p_{k}" for k in LJUNG_BOX_LAGS]]
 ACF_COLUMNS = ["unique_id", "model", "lag", "acf", "bound"]
 
 
 def one_step_errors(forecasts: pd.DataFrame) -> pd.DataFrame:
     """``y - mean`` of the first forecast step of every origin, in cutoff order, per series and model."""
     first = forecasts[(forecasts["h"] == 1) & forecasts["y"].notna()]
-    return (first.assign(error=first["y"] - first["mean"])
-            .sort_values(["unique_id", "model", "cutoff"])[["unique_id", "model", "cutoff", "error"]])
+    return first.assign(error=first["y"] - first["mean"]).sort_values(["unique_id", "model", "cutoff"])[
+        ["unique_id", "model", "cutoff", "error"]
+    ]
 
 
-def residual_diagnostics(forecasts: pd.DataFrame, models: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def residual_diagnostics(
+    forecasts: pd.DataFrame, models: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table, acf): per series and model (only ``models[unique_id]`` when given, e.g. the
     champions), the count, mean and spread of the one-step errors with Ljung-Box p-values at
     :data:`LJUNG_BOX_LAGS` (NaN where the lag is not below the count), and the autocorrelations
@@ -41,8 +43,13 @@ def residual_diagnostics(forecasts: pd.DataFrame, models: dict[str, str] | None 
     for (uid, model), group in errors.groupby(["unique_id", "model"], sort=True):
         e = group["error"].to_numpy(dtype=float)
         n = len(e)
-        row = {"unique_id": uid, "model": model, "n": n, "mean_error": float(e.mean()) if n else np.nan,
-               "sd_error": float(e.std(ddof=1)) if n > 1 else np.nan}
+        row = {
+            "unique_id": uid,
+            "model": model,
+            "n": n,
+            "mean_error": float(e.mean()) if n else np.nan,
+            "sd_error": float(e.std(ddof=1)) if n > 1 else np.nan,
+        }
         usable = [k for k in LJUNG_BOX_LAGS if k < n]
         varies = n > 2 and np.ptp(e) > 0
         pvalues = acorr_ljungbox(e, lags=usable)["lb_pvalue"] if usable and varies else pd.Series(dtype=float)

@@ -10,12 +10,16 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
 import numpy as np
 import pandas as pd
 
 from forecast.models.base import QUANTILE_OF_COLUMN
 
-ArrayLike = np.ndarray | pd.Series | list
+ArrayLike: TypeAlias = np.ndarray | pd.Series | list
 
 
 def _pair(y: ArrayLike, yhat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -122,3 +126,160 @@ def coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:
     if not keep.any():
         return np.nan
     return float(np.mean((lo[keep] <= y[keep]) & (y[keep] <= hi[keep])))
+
+
+# --- The metrics table ------------------------------------------------------------------------------
+# The one place a backtest metric is declared. The engine's metric columns, the leaderboard's
+# rankable metrics, the configs' ``metric`` choices, the Diebold-Mariano losses, the MLflow run
+# metrics and the HTML leaderboards all read this table when they run, so a new metric is one row.
+
+
+@dataclass(frozen=True)
+class BacktestMetric:
+    """How one backtest metric is computed and where it is used.
+
+    ``score`` maps a group of scored backtest points (the engine's forecast columns: ``y, mean``,
+    the interval columns, ``cutoff``, ``train_scale``) to the metric. ``pointwise``, when given, is
+    the per-point loss whose mean is the metric (or, for RMSE, whose mean's root is): the
+    Diebold-Mariano comparison averages it per origin. A metric with ``needs_scale`` divides by each
+    fold's training scale (``train_scale``): its score is the mean of ``pointwise`` per fold, then
+    over folds (``by_fold``), or over all points. ``direction`` "lower" is a loss, used to rank;
+    "nominal" should sit near ``nominal``. ``reported``: a column of the HTML leaderboards;
+    ``by_horizon``: also logged per forecast step to MLflow.
+    """
+
+    name: str
+    description: str
+    score: Callable[[pd.DataFrame], float] | None
+    pointwise: Callable[[pd.DataFrame], np.ndarray] | None = None
+    direction: Literal["lower", "nominal"] = "lower"
+    nominal: float | None = None
+    needs_scale: bool = False
+    reported: bool = True
+    by_horizon: bool = False
+
+    def of(self, points: pd.DataFrame, by_fold: bool = True) -> float:
+        """The metric over ``points`` (scored backtest rows of one group)."""
+        if self.needs_scale:
+            assert self.pointwise is not None, f"metric {self.name!r} needs_scale but has no pointwise loss"
+            losses = pd.Series(self.pointwise(points), index=points.index)
+            return float(losses.groupby(points["cutoff"]).mean().mean() if by_fold else losses.mean())
+        assert self.score is not None, f"metric {self.name!r} has no score"
+        return self.score(points)
+
+
+def _arrays(points: pd.DataFrame, *columns: str) -> list[np.ndarray]:
+    return [points[c].to_numpy(dtype=float) for c in columns]
+
+
+def _scaled_abs_error(points: pd.DataFrame) -> np.ndarray:
+    y, yhat, scale = _arrays(points, "y", "mean", "train_scale")
+    return np.abs(y - yhat) / np.where(scale > 0, scale, np.nan)
+
+
+def _smape_terms(points: pd.DataFrame) -> np.ndarray:
+    y, yhat = _arrays(points, "y", "mean")
+    denom = np.abs(y) + np.abs(yhat)
+    return np.where(denom == 0, 0.0, 200 * np.abs(y - yhat) / np.where(denom == 0, 1, denom))
+
+
+def _squared_error(points: pd.DataFrame) -> np.ndarray:
+    y, yhat = _arrays(points, "y", "mean")
+    return (y - yhat) ** 2
+
+
+def _abs_error(points: pd.DataFrame) -> np.ndarray:
+    y, yhat = _arrays(points, "y", "mean")
+    return np.abs(y - yhat)
+
+
+def _pinball_terms(points: pd.DataFrame) -> np.ndarray:
+    y = points["y"].to_numpy(dtype=float)
+    losses = []
+    for column, tau in QUANTILE_OF_COLUMN.items():
+        diff = y - points[column].to_numpy(dtype=float)
+        losses.append(np.maximum(tau * diff, (tau - 1) * diff))
+    return np.mean(losses, axis=0)
+
+
+BACKTEST_METRICS: tuple[BacktestMetric, ...] = (
+    BacktestMetric(
+        "mase",
+        "mean absolute error scaled by the fold's in-sample seasonal naive error",
+        score=None,
+        pointwise=_scaled_abs_error,
+        needs_scale=True,
+        by_horizon=True,
+    ),
+    BacktestMetric(
+        "smape",
+        "symmetric MAPE, 0-200 scale",
+        score=lambda p: smape(p["y"], p["mean"]),
+        pointwise=_smape_terms,
+        by_horizon=True,
+    ),
+    BacktestMetric(
+        "rmse", "root mean squared error, units of y", score=lambda p: rmse(p["y"], p["mean"]), pointwise=_squared_error
+    ),
+    BacktestMetric(
+        "mae",
+        "mean absolute error, units of y",
+        score=lambda p: mae(p["y"], p["mean"]),
+        pointwise=_abs_error,
+        reported=False,
+    ),
+    BacktestMetric(
+        "pinball",
+        "pinball loss averaged over the five quantiles, units of y",
+        score=lambda p: mean_pinball(p["y"], p),
+        pointwise=_pinball_terms,
+    ),
+    BacktestMetric(
+        "coverage_80",
+        "share of realised values inside the 80% interval",
+        score=lambda p: coverage(p["y"], p["lo_80"], p["hi_80"]),
+        direction="nominal",
+        nominal=0.8,
+        by_horizon=True,
+    ),
+    BacktestMetric(
+        "coverage_95",
+        "share of realised values inside the 95% interval",
+        score=lambda p: coverage(p["y"], p["lo_95"], p["hi_95"]),
+        direction="nominal",
+        nominal=0.95,
+    ),
+)
+
+
+def backtest_metric(name: str) -> BacktestMetric:
+    """The row of :data:`BACKTEST_METRICS` called ``name`` (ValueError naming the choices if none)."""
+    for metric in BACKTEST_METRICS:
+        if metric.name == name:
+            return metric
+    raise ValueError(f"unknown metric {name!r}; choose one of {', '.join(metric_names())}")
+
+
+def metric_names() -> list[str]:
+    """Every metric of the table, in its order (the engine's metric columns)."""
+    return [m.name for m in BACKTEST_METRICS]
+
+
+def ranking_metrics() -> list[str]:
+    """The losses (lower is better): what leaderboards, selections and configs may rank by."""
+    return [m.name for m in BACKTEST_METRICS if m.direction == "lower"]
+
+
+def reported_metrics() -> list[str]:
+    return [m.name for m in BACKTEST_METRICS if m.reported]
+
+
+def by_horizon_metrics() -> list[str]:
+    return [m.name for m in BACKTEST_METRICS if m.by_horizon]
+
+
+def check_ranking_metric(name: str) -> str:
+    """``name`` if it is a loss of the table, else ValueError naming the choices (a config validator)."""
+    if name not in ranking_metrics():
+        raise ValueError(f"cannot rank by {name!r}; choose one of {', '.join(ranking_metrics())}")
+    return name

@@ -82,8 +82,9 @@ def constraint_matrix(identities: Sequence[Identity], order: Sequence[str]) -> n
     return C
 
 
-def weights(method: str, series: Sequence[str], errors: pd.DataFrame | None = None,
-            min_joint_errors: int = 8) -> Weights:
+def weights(
+    method: str, series: Sequence[str], errors: pd.DataFrame | None = None, min_joint_errors: int = 8
+) -> Weights:
     """``W`` for ``method`` from ``errors`` (long: ``unique_id, ds, error``; NaN errors ignored).
 
     ``wls_var`` and ``mint_shrink`` fall back to ``ols`` when a series has no error at all (error
@@ -98,8 +99,11 @@ def weights(method: str, series: Sequence[str], errors: pd.DataFrame | None = No
         return identity
     errors = _error_table(errors, series)
     if errors[list(series)].notna().sum().min() == 0:
-        return Weights(series, np.eye(len(series)), "ols (no backtest errors for " + ", ".join(
-            uid for uid in series if errors[uid].notna().sum() == 0) + ")")
+        return Weights(
+            series,
+            np.eye(len(series)),
+            "ols (no backtest errors for " + ", ".join(uid for uid in series if errors[uid].notna().sum() == 0) + ")",
+        )
     second_moment = (errors[list(series)] ** 2).mean().to_numpy()
     if np.any(second_moment <= 0):
         return Weights(series, np.eye(len(series)), "ols (a series has zero backtest error)")
@@ -108,8 +112,11 @@ def weights(method: str, series: Sequence[str], errors: pd.DataFrame | None = No
         return diagonal
     joint = errors[list(series)].dropna().to_numpy()
     if len(joint) < max(min_joint_errors, 3):
-        return Weights(series, diagonal.matrix, f"wls_var (mint_shrink needs {max(min_joint_errors, 3)} joint errors, "
-                                                 f"has {len(joint)})")
+        return Weights(
+            series,
+            diagonal.matrix,
+            f"wls_var (mint_shrink needs {max(min_joint_errors, 3)} joint errors, has {len(joint)})",
+        )
     return Weights(series, shrunk_covariance(joint), "mint_shrink")
 
 
@@ -117,7 +124,7 @@ def shrunk_covariance(errors: np.ndarray) -> np.ndarray:
     """Schäfer-Strimmer: the correlations shrunk towards zero with the estimated optimal intensity,
     scaled back by the per-series error second moments (errors about zero, as in MinT)."""
     n = len(errors)
-    scale = np.sqrt((errors ** 2).mean(axis=0))
+    scale = np.sqrt((errors**2).mean(axis=0))
     standard = errors / scale
     sample = standard.T @ standard / n
     products = standard[:, :, None] * standard[:, None, :]

@@ -75,7 +75,7 @@ class FixtureServer:
         # A short poll interval: shutdown() waits up to one interval.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
-    def __enter__(self) -> "FixtureServer":
+    def __enter__(self) -> FixtureServer:
         self._thread.start()
         return self
 
@@ -90,12 +90,17 @@ class FixtureServer:
 # --- bodies rendered from the catalogue (the full fetch) --------------------------------------------
 
 
-def envelope(results: list[dict], *, db: str, date: str = "2026-11-27T08:50:00.000+09:00",
-             next_position: int | None = None) -> bytes:
+def envelope(
+    results: list[dict], *, db: str, date: str = "2026-11-27T08:50:00.000+09:00", next_position: int | None = None
+) -> bytes:
     doc = {
-        "STATUS": 200, "MESSAGEID": "M181000I", "MESSAGE": "正常に終了しました。", "DATE": date,
+        "STATUS": 200,
+        "MESSAGEID": "M181000I",
+        "MESSAGE": "正常に終了しました。",
+        "DATE": date,
         "PARAMETER": {"FORMAT": "JSON", "LANG": "JP", "DB": db, "STARTDATE": "", "ENDDATE": "", "STARTPOSITION": ""},
-        "NEXTPOSITION": next_position, "RESULTSET": results,
+        "NEXTPOSITION": next_position,
+        "RESULTSET": results,
     }
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
 
@@ -108,26 +113,51 @@ def fixture_codes(catalogue) -> dict[str, str]:
 def metadata_body(catalogue, codes: dict[str, str]) -> bytes:
     rows = [{"SERIES_CODE": "", "NAME_OF_TIME_SERIES_J": "【国際収支統計】", "FREQUENCY": ""}]  # a heading row
     for sid, entry in catalogue.series.items():
-        rows.append({
-            "SERIES_CODE": codes[sid], "NAME_OF_TIME_SERIES_J": entry.name_ja, "UNIT_J": "億円", "FREQUENCY": "MONTHLY",
-            "CATEGORY_J": "国際収支統計", "LAYER1": "1", "LAYER2": None, "LAYER3": None, "LAYER4": None, "LAYER5": None,
-            "START_OF_THE_TIME_SERIES": "199601", "END_OF_THE_TIME_SERIES": "202409", "LAST_UPDATE": 20261127, "NOTES_J": "",
-        })
+        rows.append(
+            {
+                "SERIES_CODE": codes[sid],
+                "NAME_OF_TIME_SERIES_J": entry.name_ja,
+                "UNIT_J": "億円",
+                "FREQUENCY": "MONTHLY",
+                "CATEGORY_J": "国際収支統計",
+                "LAYER1": "1",
+                "LAYER2": None,
+                "LAYER3": None,
+                "LAYER4": None,
+                "LAYER5": None,
+                "START_OF_THE_TIME_SERIES": "199601",
+                "END_OF_THE_TIME_SERIES": "202409",
+                "LAST_UPDATE": 20261127,
+                "NOTES_J": "",
+            }
+        )
     return envelope(rows, db="BP01")
 
 
 # Receipts and payments per item (made up, not data); balance = receipts - payments.
 FLOWS_BY_ITEM = {
-    "services_total": (20000, 22000), "ip_charges": (5000, 2500), "copyright_royalties": (300, 900),
-    "telecom_computer_information": (900, 2400), "telecom": (60, 80), "computer": (700, 2100),
-    "information": (140, 220), "prof_mgmt_consulting": (400, 1100),
+    "services_total": (20000, 22000),
+    "ip_charges": (5000, 2500),
+    "copyright_royalties": (300, 900),
+    "telecom_computer_information": (900, 2400),
+    "telecom": (60, 80),
+    "computer": (700, 2100),
+    "information": (140, 220),
+    "prof_mgmt_consulting": (400, 1100),
 }
 MONTHS = (202405, 202406, 202407, 202408)
 
 
 def series_result(code: str, name: str, unit: str, values: list[float | None], dates=MONTHS) -> dict:
-    return {"SERIES_CODE": code, "NAME_OF_TIME_SERIES_J": name, "UNIT_J": unit, "FREQUENCY": "MONTHLY",
-            "CATEGORY_J": "", "LAST_UPDATE": 20261127, "VALUES": {"SURVEY_DATES": list(dates), "VALUES": values}}
+    return {
+        "SERIES_CODE": code,
+        "NAME_OF_TIME_SERIES_J": name,
+        "UNIT_J": unit,
+        "FREQUENCY": "MONTHLY",
+        "CATEGORY_J": "",
+        "LAST_UPDATE": 20261127,
+        "VALUES": {"SURVEY_DATES": list(dates), "VALUES": values},
+    }
 
 
 def data_bodies(catalogue, codes: dict[str, str], bump: int = 0) -> dict[str, bytes]:

@@ -99,8 +99,9 @@ def history_figures() -> dict[str, pd.Series]:
     total = total[(total["series_code"] == "BPBP6JYNSN") & (total["flow"] == "balance")]
     balance = pd.Series(total["value"].to_numpy(dtype=float), index=pd.PeriodIndex(total["period"], freq="M"))
     assert balance.index[0] == pd.Period(FIRST, "M") and balance.index[-1] == pd.Period(LAST, "M")
-    receipts = pd.concat([real("services_total", "receipts"),
-                          _synthetic(real("services_total", "receipts"), 0.04, rng)])
+    receipts = pd.concat(
+        [real("services_total", "receipts"), _synthetic(real("services_total", "receipts"), 0.04, rng)]
+    )
     out["services_total.balance"] = balance  # real
     out["services_total.receipts"] = receipts
     out["services_total.payments"] = receipts - balance  # synthetic: receipts - the real balance
@@ -128,12 +129,24 @@ def _metadata(catalogue, codes: dict[str, str], figures: dict[str, pd.Series], d
         if entry.db != db:
             continue
         series = figures[sid]
-        rows.append({
-            "SERIES_CODE": codes[sid], "NAME_OF_TIME_SERIES_J": entry.name_ja, "UNIT_J": "億円" if db == "BP01" else "円",
-            "FREQUENCY": "MONTHLY", "CATEGORY_J": "", "LAYER1": "1", "LAYER2": None, "LAYER3": None, "LAYER4": None,
-            "LAYER5": None, "START_OF_THE_TIME_SERIES": series.index[0].strftime("%Y%m"),
-            "END_OF_THE_TIME_SERIES": series.index[-1].strftime("%Y%m"), "LAST_UPDATE": 20260910, "NOTES_J": "",
-        })
+        rows.append(
+            {
+                "SERIES_CODE": codes[sid],
+                "NAME_OF_TIME_SERIES_J": entry.name_ja,
+                "UNIT_J": "億円" if db == "BP01" else "円",
+                "FREQUENCY": "MONTHLY",
+                "CATEGORY_J": "",
+                "LAYER1": "1",
+                "LAYER2": None,
+                "LAYER3": None,
+                "LAYER4": None,
+                "LAYER5": None,
+                "START_OF_THE_TIME_SERIES": series.index[0].strftime("%Y%m"),
+                "END_OF_THE_TIME_SERIES": series.index[-1].strftime("%Y%m"),
+                "LAST_UPDATE": 20260910,
+                "NOTES_J": "",
+            }
+        )
     return envelope(rows, db=db, date=AS_OF)
 
 
@@ -168,7 +181,8 @@ def history_answer(catalogue, since: str | None = None) -> Callable[[str, dict[s
             return Reply(meta[db])
         if endpoint == "getDataCode" and params.get("code", "").split(",") == wanted[db]:
             return Reply(data[db])
-        return Reply(json.dumps({"STATUS": 400, "MESSAGEID": "M181013E", "MESSAGE": "unexpected request"}).encode(),
-                     status=200)
+        return Reply(
+            json.dumps({"STATUS": 400, "MESSAGEID": "M181013E", "MESSAGE": "unexpected request"}).encode(), status=200
+        )
 
     return answer

@@ -18,9 +18,18 @@ SCREENSHOTS = ROOT / "build" / "screenshots"  # git-ignored; kept after the run 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 # The flags of a browser on a closed network: no background connections, no first-run, no sandbox (root).
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1400,1000")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
 
 
 @dataclass
@@ -33,8 +42,10 @@ class Page:
 
 def require_browser() -> None:
     if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromedriver are not installed (`make test` installs Debian's chromium "
-                    "and chromium-driver when it runs as root)")
+        pytest.skip(
+            "chromium and chromedriver are not installed (`make test` installs Debian's chromium "
+            "and chromium-driver when it runs as root)"
+        )
 
 
 @contextmanager
@@ -59,10 +70,12 @@ def open_report(driver, path: Path, screenshot: str) -> Page:
     """Load ``path``; save a full-page screenshot as ``build/screenshots/<screenshot>.png``."""
     driver.get(path.resolve().as_uri())
     load_ms = driver.execute_script(
-        "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;")
+        "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;"
+    )
     images = driver.execute_script(
         "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
-        "width: i.naturalWidth, height: i.naturalHeight}));")
+        "width: i.naturalWidth, height: i.naturalHeight}));"
+    )
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     # the whole page, not the window: DevTools renders beyond the viewport
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
@@ -76,8 +89,11 @@ def table_after(driver, heading: str) -> list[list[str]]:
     from selenium.webdriver.common.by import By
 
     table = driver.find_element(By.XPATH, f"//h2[normalize-space()='{heading}']/following-sibling::table[1]")
-    return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-            for row in table.find_elements(By.TAG_NAME, "tr") if row.find_elements(By.TAG_NAME, "td")]
+    return [
+        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in table.find_elements(By.TAG_NAME, "tr")
+        if row.find_elements(By.TAG_NAME, "td")
+    ]
 
 
 def assert_reads_cleanly(page: Page, path: Path, min_images: int) -> None:

@@ -24,6 +24,18 @@ def monthly_exog(monthly_series) -> pd.DataFrame:
     return pd.DataFrame({"usdjpy_log": x}, index=monthly_series.index)
 
 
+@pytest.fixture(scope="module")
+def one_blas_thread():
+    """One BLAS/OpenMP thread, as the engine runs each task: default threading makes the small
+    statsmodels fits of unit tests several times slower on a 2-core machine. Module-scoped, so a
+    module's own module-scoped fixtures (fitted models) run under it too; use it with
+    ``pytestmark = pytest.mark.usefixtures("one_blas_thread")``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def restore_environment():
     """mlflow.set_tracking_uri/set_registry_uri export MLFLOW_* variables that child processes

@@ -8,8 +8,9 @@ import numpy as np
 import yaml
 
 
-def balance_change_by_hand(scenario_file: Path, year: int, baseline: dict[str, float],
-                           balance: str = "digital_mof3.balance") -> float:
+def balance_change_by_hand(
+    scenario_file: Path, year: int, baseline: dict[str, float], balance: str = "digital_mof3.balance"
+) -> float:
     """A scenario's change of ``balance`` in ``year`` against the baseline (``baseline``: each
     series' baseline value in ``year``): the yen scales the baseline balance; each lever adds sign x
     the product of its numbers at the scenario's setting (x the baseline of its base series for

@@ -64,17 +64,31 @@ def mlflow_env(**extra: str) -> dict[str, str]:
 def start_server(cmd: list[str], health_url: str, log: Path, **env: str) -> subprocess.Popen:
     """Start ``cmd`` in its own process group, output to ``log``, and wait until it answers."""
     with open(log, "ab") as sink:
-        proc = subprocess.Popen(cmd, env=mlflow_env(**env), stdout=sink, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=mlflow_env(**env), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     wait_healthy(health_url, proc, log)
     return proc
 
 
 def start_tracking_server(root: Path, port: int) -> subprocess.Popen:
     """``mlflow server`` with a sqlite backend and artifacts on disk, one worker, on 127.0.0.1."""
-    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-           "--artifacts-destination", str(root / "server-artifacts"), "--host", "127.0.0.1",
-           "--port", str(port), "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'server.db'}",
+        "--artifacts-destination",
+        str(root / "server-artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     return start_server(cmd, f"http://127.0.0.1:{port}/health", root / "server.log")
 
 

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 CONFIG = """
@@ -53,7 +54,9 @@ annual_studies:
 def refresh_in(tmp: Path) -> subprocess.CompletedProcess:
     """A refresh of CONFIG (one monthly and one annual study) with its store and outputs in ``tmp``."""
     config = tmp / "config.yaml"
-    config.write_text(textwrap.dedent(CONFIG.format(tmp=tmp, root=ROOT, monthly=MONTHLY, annual=ANNUAL)), encoding="utf-8")
+    config.write_text(
+        textwrap.dedent(CONFIG.format(tmp=tmp, root=ROOT, monthly=MONTHLY, annual=ANNUAL)), encoding="utf-8"
+    )
     proc = cli("refresh", "--config", str(config), cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -78,14 +81,17 @@ def test_refresh_reports_evidence_check_and_registers_the_annual_model(refreshed
     note = (tmp / "projections" / "dda-backtest-2025.md").read_text(encoding="utf-8")
     assert "-67,000" in note and "-34,810" in note and "| usd_trend | forecast |" in note
     board = pd.read_csv(tmp / "projections" / "dda-leaderboard-exog-modes.csv")
-    assert set(board["exog_mode"]) == {"forecast", "oracle"} and board.loc[board["exog_mode"] == "oracle", "upper_bound"].all()
+    assert (
+        set(board["exog_mode"]) == {"forecast", "oracle"}
+        and board.loc[board["exog_mode"] == "oracle", "upper_bound"].all()
+    )
 
 
 def test_pyfunc_takes_the_scenario_as_a_param(refreshed):
     tmp, _ = refreshed
     script = textwrap.dedent(f"""
         import json, mlflow, pandas as pd
-        mlflow.set_tracking_uri("sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+        mlflow.set_tracking_uri("sqlite:///{tmp / "mlruns" / "mlflow.db"}")
         m = mlflow.pyfunc.load_model("models:/{ANNUAL}@champion")
         params = [p.name for p in m.metadata.get_params_schema().params]
         df = pd.DataFrame({{"unique_id": "digital_mof3.payments", "ds": pd.date_range("2026-01-01", periods=5, freq="YS")}})
@@ -110,16 +116,20 @@ def test_pyfunc_takes_the_scenario_as_a_param(refreshed):
     assert (weak["scenario"] == "yen_weak").all() and (base["scenario"] == "baseline").all()
     assert (weak["yhat"] > base["yhat"]).all()
     saved = pd.read_csv(tmp / "projections" / "dda.csv", parse_dates=["ds"])
-    saved = saved[(saved["scenario"] == "yen_weak") & (saved["unique_id"] == "digital_mof3.payments")
-                  & (saved["ds"] >= "2026-01-01")]
+    saved = saved[
+        (saved["scenario"] == "yen_weak")
+        & (saved["unique_id"] == "digital_mof3.payments")
+        & (saved["ds"] >= "2026-01-01")
+    ]
     assert (weak["yhat"].to_numpy() - saved["yhat"].to_numpy()).__abs__().max() < 1e-6
     assert "unknown scenario 'yen_crash'" in out["error"] and "yen_weak" in out["error"]
     assert out["monthly"] == [3, 3]  # no params and a scenario param both work on the monthly model
 
 
 def predict_cli(tmp: Path, model: str, *args: str) -> subprocess.CompletedProcess:
-    return cli("predict", "--model-uri", f"models:/{model}@champion", "--mlruns-dir", str(tmp / "mlruns"), *args,
-               cwd=tmp)
+    return cli(
+        "predict", "--model-uri", f"models:/{model}@champion", "--mlruns-dir", str(tmp / "mlruns"), *args, cwd=tmp
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, expected: str) -> None:
@@ -131,13 +141,29 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, expected: str) -> N
 def test_predict_cli_projects_every_scenario_asked_for(refreshed):
     tmp, _ = refreshed
     out = tmp / "scenarios.csv"
-    proc = predict_cli(tmp, ANNUAL, "--horizon", "5", "--series", "digital_mof3.payments", "--scenario", "yen_weak",
-                       "--scenario", "baseline", "--scenario", "yen_strong", "--output", str(out))
+    proc = predict_cli(
+        tmp,
+        ANNUAL,
+        "--horizon",
+        "5",
+        "--series",
+        "digital_mof3.payments",
+        "--scenario",
+        "yen_weak",
+        "--scenario",
+        "baseline",
+        "--scenario",
+        "yen_strong",
+        "--output",
+        str(out),
+    )
     assert proc.returncode == 0 and not proc.stdout, proc.stderr[-3000:]
     frame = pd.read_csv(out, parse_dates=["ds"])
     assert frame["scenario"].unique().tolist() == ["yen_weak", "baseline", "yen_strong"]  # blocks in the order asked
     wide = frame.pivot(index="ds", columns="scenario", values="yhat")
-    assert len(wide) == 5 and (wide["yen_weak"] > wide["baseline"]).all() and (wide["baseline"] > wide["yen_strong"]).all()
+    assert (
+        len(wide) == 5 and (wide["yen_weak"] > wide["baseline"]).all() and (wide["baseline"] > wide["yen_strong"]).all()
+    )
     saved = pd.read_csv(tmp / "projections" / "dda.csv", parse_dates=["ds"])
     saved = saved[(saved["unique_id"] == "digital_mof3.payments") & (saved["scenario"] == "yen_weak")].set_index("ds")
     assert (wide["yen_weak"] - saved["yhat"].reindex(wide.index)).abs().max() < 1e-6
@@ -160,12 +186,12 @@ def test_predict_cli_refuses_unknown_scenarios_and_models_without_one(refreshed)
     script = textwrap.dedent(f"""
         import mlflow
         from mlflow.models import ModelSignature
-        mlflow.set_tracking_uri("sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+        mlflow.set_tracking_uri("sqlite:///{tmp / "mlruns" / "mlflow.db"}")
         path = mlflow.artifacts.download_artifacts("models:/{ANNUAL}@champion")
         old = mlflow.pyfunc.load_model(path).metadata
         with mlflow.start_run():
             logged = mlflow.pyfunc.log_model(
-                name="model", python_model="{ROOT / 'experiments' / 'pyfunc_annual.py'}",
+                name="model", python_model="{ROOT / "experiments" / "pyfunc_annual.py"}",
                 artifacts={{"estimators": f"{{path}}/artifacts/estimators.joblib",
                            "scenarios": f"{{path}}/artifacts/scenarios.json"}},
                 signature=ModelSignature(inputs=old.get_input_schema(), outputs=old.get_output_schema()),
@@ -195,6 +221,11 @@ def test_every_scenario_moves_2030_by_what_its_yaml_implies(refreshed):
         if path.stem != "baseline":
             assert abs(got) > 100, f"{path.stem} equals the baseline in 2030"
     levers = pd.read_csv(tmp / "projections" / "dda-levers-2030.csv")
-    assert set(levers["lever"]) >= {"ai_agents", "genai_subscriptions", "domestic_substitution", "price_cuts",
-                                    "adoption_gap"}
+    assert set(levers["lever"]) >= {
+        "ai_agents",
+        "genai_subscriptions",
+        "domestic_substitution",
+        "price_cuts",
+        "adoption_gap",
+    }
     assert levers["sources"].str.len().gt(0).all()

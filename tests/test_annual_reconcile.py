@@ -40,8 +40,13 @@ def annual():
 
 
 def plan(method: str = "ols", weights=None) -> dict:
-    return {"method": method, "method_used": method, "series": [BAL, REC, PAY],
-            "weights": (weights if weights is not None else np.eye(3)).tolist(), "identities": [IDENTITY]}
+    return {
+        "method": method,
+        "method_used": method,
+        "series": [BAL, REC, PAY],
+        "weights": (weights if weights is not None else np.eye(3)).tolist(),
+        "identities": [IDENTITY],
+    }
 
 
 def gap(frame: pd.DataFrame, column: str = "yhat") -> pd.Series:
@@ -54,11 +59,27 @@ def result_with_errors(errors: dict[tuple[str, str], list[float]]) -> BacktestRe
     for (uid, model), values in errors.items():
         for i, e in enumerate(values):
             ds = pd.Timestamp(f"{2015 + i}-01-01")
-            rows.append({"unique_id": uid, "model": model, "cutoff": ds - pd.DateOffset(years=1), "ds": ds, "h": 1,
-                         "y": 100.0 + e, "mean": 100.0, "lo_80": 90.0, "hi_80": 110.0, "lo_95": 80.0, "hi_95": 120.0,
-                         "train_scale": 1.0})
-    return BacktestResult(forecasts=pd.DataFrame(rows, columns=FORECAST_COLUMNS), skipped=pd.DataFrame(),
-                          settings=BacktestSettings(horizon=1, n_origins=3, season_length=1, freq="YS"))
+            rows.append(
+                {
+                    "unique_id": uid,
+                    "model": model,
+                    "cutoff": ds - pd.DateOffset(years=1),
+                    "ds": ds,
+                    "h": 1,
+                    "y": 100.0 + e,
+                    "mean": 100.0,
+                    "lo_80": 90.0,
+                    "hi_80": 110.0,
+                    "lo_95": 80.0,
+                    "hi_95": 120.0,
+                    "train_scale": 1.0,
+                }
+            )
+    return BacktestResult(
+        forecasts=pd.DataFrame(rows, columns=FORECAST_COLUMNS),
+        skipped=pd.DataFrame(),
+        settings=BacktestSettings(horizon=1, n_origins=3, season_length=1, freq="YS"),
+    )
 
 
 def test_default_config_reconciles_the_balance_identity():
@@ -115,8 +136,12 @@ def test_served_subset_is_the_published_figure(annual):
 def test_weights_come_from_the_selected_models_errors(annual, caplog):
     study = annual[0]
     selection = pd.DataFrame({"unique_id": [BAL, REC, PAY], "model": ["usd_trend", "usd_trend", "trend_fx"]})
-    errors = {(BAL, "usd_trend"): [1.0, -1.0, 1.0], (REC, "usd_trend"): [2.0, 2.0, -2.0],
-              (PAY, "trend_fx"): [3.0, -3.0, 3.0], (PAY, "usd_trend"): [100.0, 100.0, 100.0]}
+    errors = {
+        (BAL, "usd_trend"): [1.0, -1.0, 1.0],
+        (REC, "usd_trend"): [2.0, 2.0, -2.0],
+        (PAY, "trend_fx"): [3.0, -3.0, 3.0],
+        (PAY, "usd_trend"): [100.0, 100.0, 100.0],
+    }
     got = reconciliation_plan(study, result_with_errors(errors), selection)
     assert got["method_used"] == "wls_var"
     np.testing.assert_allclose(np.diag(got["weights"]), [1.0, 4.0, 9.0])

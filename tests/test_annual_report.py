@@ -36,11 +36,18 @@ def test_report_embeds_the_study_charts_and_is_logged_to_the_run(report):
     assert html.count('src="data:image/png;base64,') == 3  # the scenario fan grid, the comparison chart, the tornado
     # the tornado's table: every lever with its numbers and sources
     assert "Sensitivity 2030: each lever's low and high effect on the balance" in html
-    for lever in ("ai_agents", "genai_subscriptions", "domestic_substitution", "price_cuts", "adoption_gap", "yen (USD/JPY"):
+    for lever in (
+        "ai_agents",
+        "genai_subscriptions",
+        "domestic_substitution",
+        "price_cuts",
+        "adoption_gap",
+        "yen (USD/JPY",
+    ):
         assert f"<td>{lever}" in html, lever
     assert "https://mjtsai.com/blog/2025/12/18/japan-app-marketplaces-external-payments-new-fee-structure" in html
     assert "assumption: " in html and "AI_SOUMU_R07_IND" in html
-    assert "src=\"dda-" not in html  # no link to a file beside it
+    assert 'src="dda-' not in html  # no link to a file beside it
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
     client = MlflowClient()
     version = client.get_model_version_by_alias(ANNUAL, "champion")

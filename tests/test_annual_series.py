@@ -60,7 +60,9 @@ def test_receipts_and_payments_only_where_published(snap, catalog):
 def test_wdi_converted_at_the_years_average_rate(snap, catalog):
     y = _series(snap, catalog, "wdi_ip_charges.payments").values
     usd = snap.wdi_annual
-    usd = float(usd[(usd["item"] == "ip_charges") & (usd["flow"] == "payments") & (usd["period"] == "2015")]["value"].iloc[0])
+    usd = float(
+        usd[(usd["item"] == "ip_charges") & (usd["flow"] == "payments") & (usd["period"] == "2015")]["value"].iloc[0]
+    )
     fx = snap.usdjpy
     rate = fx.loc[fx["period"].str.startswith("2015-"), "value"].astype(float).mean()
     assert y[pd.Timestamp("2015-01-01")] == pytest.approx(usd * rate / 1e8)
@@ -91,8 +93,10 @@ def test_unranked_source_and_bad_catalogues_are_one_line_errors(tmp_path, snap):
     with pytest.raises(ConfigError, match="BOP_MRI_2024' is in no preference tier"):
         load_annual_catalog(unranked, monthly).build(snap, "digital_mof3.balance")
     bad = tmp_path / "b.yaml"
-    bad.write_text(text.replace("flow: balance, monthly: digital_mof3.balance", "flow: net, monthly: digital_mof3.balance"),
-                   encoding="utf-8")
+    bad.write_text(
+        text.replace("flow: balance, monthly: digital_mof3.balance", "flow: net, monthly: digital_mof3.balance"),
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as info:
         load_annual_catalog(bad, monthly)
     assert "series.digital_mof3.balance.flow" in str(info.value) and "\n" not in str(info.value)

@@ -19,18 +19,23 @@ from forecast.backtest import (
     make_cutoffs,
     select_members,
 )
-from forecast.backtest.engine import FORECAST_COLUMNS, METRIC_COLUMNS, SKIPPED_COLUMNS
+from forecast.backtest.engine import FORECAST_COLUMNS, SKIPPED_COLUMNS, metric_columns
 from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
 from forecast.models.registry import make_model
 
-
 # ---- test doubles ------------------------------------------------------------------------------
 
+
 def _flat(value: np.ndarray, spread: float = 1.0) -> pd.DataFrame:
-    return pd.DataFrame({
-        "mean": value, "lo_80": value - spread, "hi_80": value + spread,
-        "lo_95": value - 2 * spread, "hi_95": value + 2 * spread,
-    })
+    return pd.DataFrame(
+        {
+            "mean": value,
+            "lo_80": value - spread,
+            "hi_80": value + spread,
+            "lo_95": value - 2 * spread,
+            "hi_95": value + 2 * spread,
+        }
+    )
 
 
 class MeanModel(BaseForecaster):
@@ -96,6 +101,7 @@ def _panel(lengths: dict[str, int], start: str = "2010-01-01", freq: str = "MS",
 
 # ---- cutoffs -----------------------------------------------------------------------------------
 
+
 def test_cutoffs_count_spacing_and_last_leaves_a_full_horizon():
     index = pd.date_range("2000-01-01", periods=100, freq="MS")
     cutoffs = make_cutoffs(index, horizon=12, n_origins=5, step=2, min_train=10)
@@ -120,6 +126,7 @@ def test_short_series_gets_fewer_origins_and_min_train_is_respected():
 
 # ---- engine ------------------------------------------------------------------------------------
 
+
 def test_forecast_frame_layout_and_realised_values():
     panel = _panel({"a": 60, "b": 40})
     settings = BacktestSettings(horizon=3, n_origins=4, min_train=12)
@@ -130,7 +137,7 @@ def test_forecast_frame_layout_and_realised_values():
     assert sorted(fc["h"].unique()) == [1, 2, 3]
     for uid, n in (("a", 60), ("b", 40)):
         dates = panel.loc[panel["unique_id"] == uid, "ds"].reset_index(drop=True)
-        assert sorted(fc.loc[fc["unique_id"] == uid, "cutoff"].unique()) == list(dates[n - 3 - 4:n - 3])
+        assert sorted(fc.loc[fc["unique_id"] == uid, "cutoff"].unique()) == list(dates[n - 3 - 4 : n - 3])
     assert fc["ds"].tolist() == [c + pd.DateOffset(months=h) for c, h in zip(fc["cutoff"], fc["h"])]
     realised = fc.merge(panel, on=["unique_id", "ds"], suffixes=("", "_panel"))
     np.testing.assert_array_equal(realised["y"], realised["y_panel"])
@@ -141,11 +148,14 @@ def test_metrics_average_per_fold_mase_with_each_fold_scale():
     settings = BacktestSettings(horizon=4, n_origins=3, min_train=12)
     result = cross_validate(panel, {"mean": MeanModel()}, settings)
     y = panel.set_index("ds")["y"]
-    expected = np.mean([
-        metrics.mase(fold["y"], fold["mean"], y.loc[:cutoff], 12) for cutoff, fold in result.forecasts.groupby("cutoff")
-    ])
+    expected = np.mean(
+        [
+            metrics.mase(fold["y"], fold["mean"], y.loc[:cutoff], 12)
+            for cutoff, fold in result.forecasts.groupby("cutoff")
+        ]
+    )
     table = result.metrics()
-    assert list(table.columns) == ["unique_id", "model", *METRIC_COLUMNS]
+    assert list(table.columns) == ["unique_id", "model", *metric_columns()]
     assert table.loc[0, "mase"] == pytest.approx(expected)
     assert table.loc[0, "n_forecasts"] == 12 and table.loc[0, "n_origins"] == 3
     by_h = result.metrics_by_horizon()
@@ -170,7 +180,9 @@ def test_model_that_cannot_handle_gaps_is_skipped_with_reason():
     result = cross_validate(panel, {"strict": MeanModel(), "tolerant": GapTolerantMean()}, settings)
     fc = result.forecasts
     assert fc.groupby(["unique_id", "model"]).size().to_dict() == {
-        ("clean", "strict"): 9, ("clean", "tolerant"): 9, ("gappy", "tolerant"): 9,
+        ("clean", "strict"): 9,
+        ("clean", "tolerant"): 9,
+        ("gappy", "tolerant"): 9,
     }
     assert list(result.skipped.columns) == SKIPPED_COLUMNS
     [skip] = result.skipped.to_dict("records")
@@ -216,8 +228,12 @@ def test_n_jobs_1_and_2_give_identical_frames():
 def test_progress_callback_and_silence_without_it(capsys):
     panel = _panel({"a": 30, "b": 30})
     seen = []
-    cross_validate(panel, {"m1": MeanModel(), "m2": MeanModel()}, BacktestSettings(horizon=2, n_origins=2),
-                   progress=lambda done, total: seen.append((done, total)))
+    cross_validate(
+        panel,
+        {"m1": MeanModel(), "m2": MeanModel()},
+        BacktestSettings(horizon=2, n_origins=2),
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     cross_validate(panel, {"m1": MeanModel()}, BacktestSettings(horizon=2, n_origins=2))
     captured = capsys.readouterr()
@@ -245,6 +261,7 @@ def test_quarterly_panel_and_unknown_exog_mode():
 
 # ---- honest ensemble ---------------------------------------------------------------------------
 
+
 def _hand_result(errors: dict[str, list[float]], n_origins: dict[str, int] | None = None) -> BacktestResult:
     """One series, horizon 1, realised y = 0 and scale 1: a model's MASE is its mean |error|."""
     cutoffs = pd.date_range("2020-01-01", periods=len(next(iter(errors.values()))), freq="MS")
@@ -252,9 +269,22 @@ def _hand_result(errors: dict[str, list[float]], n_origins: dict[str, int] | Non
     for model, errs in errors.items():
         first = len(cutoffs) - (n_origins or {}).get(model, len(cutoffs))
         for cutoff, err in list(zip(cutoffs, errs))[first:]:
-            rows.append({"unique_id": "s", "model": model, "cutoff": cutoff, "ds": cutoff + pd.DateOffset(months=1),
-                         "h": 1, "y": 0.0, "mean": err, "lo_80": err - 1, "hi_80": err + 1,
-                         "lo_95": err - 2, "hi_95": err + 2, "train_scale": 1.0})
+            rows.append(
+                {
+                    "unique_id": "s",
+                    "model": model,
+                    "cutoff": cutoff,
+                    "ds": cutoff + pd.DateOffset(months=1),
+                    "h": 1,
+                    "y": 0.0,
+                    "mean": err,
+                    "lo_80": err - 1,
+                    "hi_80": err + 1,
+                    "lo_95": err - 2,
+                    "hi_95": err + 2,
+                    "train_scale": 1.0,
+                }
+            )
     forecasts = pd.DataFrame(rows, columns=FORECAST_COLUMNS)
     return BacktestResult(forecasts, pd.DataFrame(columns=SKIPPED_COLUMNS), BacktestSettings(horizon=1))
 
@@ -302,6 +332,7 @@ def test_ensemble_combines_members_and_first_origin_uses_all():
 
 # ---- leaderboard -------------------------------------------------------------------------------
 
+
 def test_leaderboard_ranks_by_metric_with_ties_by_name_and_partial_coverage_last():
     errors = {"b_model": [1.0] * 6, "a_model": [1.0] * 6, "worse": [2.0] * 6, "partial": [0.0] * 6}
     result = _hand_result(errors, n_origins={"partial": 3})
@@ -316,6 +347,7 @@ def test_leaderboard_ranks_by_metric_with_ties_by_name_and_partial_coverage_last
 
 
 # ---- real models -------------------------------------------------------------------------------
+
 
 def test_real_models_run_through_the_engine(monthly_series):
     panel = pd.DataFrame({"unique_id": "jp", "ds": monthly_series.index, "y": monthly_series.to_numpy()})
@@ -343,6 +375,7 @@ def test_models_with_different_coverage_are_compared_on_shared_folds():
 
 # ---- automatic choice --------------------------------------------------------------------------
 
+
 # Errors per origin: "p" and "q" (the prior) miss on opposite sides, so their mean is perfect
 # wherever both miss by the same; "solo" is good only from the fifth origin on.
 def _signed_result(forecast_values: dict[str, list[float]]) -> BacktestResult:
@@ -351,8 +384,11 @@ def _signed_result(forecast_values: dict[str, list[float]]) -> BacktestResult:
 
 
 def test_automatic_choice_starts_from_the_prior_then_takes_the_best_known_candidate():
-    values = {"p": [2.0, 2.0, 2.0, 2.0, 2.0, 2.0], "q": [-2.0, -2.0, -2.0, -2.0, -2.0, -2.0],
-              "solo": [5.0, 5.0, 5.0, 5.0, 0.0, 0.0]}
+    values = {
+        "p": [2.0, 2.0, 2.0, 2.0, 2.0, 2.0],
+        "q": [-2.0, -2.0, -2.0, -2.0, -2.0, -2.0],
+        "solo": [5.0, 5.0, 5.0, 5.0, 0.0, 0.0],
+    }
     result = add_automatic_choice(_signed_result(values), prior=("p", "q", "absent"))
     rows = result.forecasts.pivot_table(index="cutoff", columns="model", values="mean")
     assert result.combined == ("auto_mean", "auto")
@@ -375,11 +411,25 @@ def test_automatic_choice_ranks_known_points_pooled_not_by_fold():
     for model, errs in {"short": [0.0, 3.0, 3.0], "long": [1.0, 1.0, 1.0]}.items():
         for cutoff in cutoffs:
             for h, err in enumerate(errs, start=1):
-                rows.append({"unique_id": "s", "model": model, "cutoff": cutoff, "ds": cutoff + pd.DateOffset(months=h),
-                             "h": h, "y": 0.0, "mean": err, "lo_80": err - 1, "hi_80": err + 1,
-                             "lo_95": err - 2, "hi_95": err + 2, "train_scale": 1.0})
-    result = BacktestResult(pd.DataFrame(rows, columns=FORECAST_COLUMNS), pd.DataFrame(columns=SKIPPED_COLUMNS),
-                            BacktestSettings(horizon=3))
+                rows.append(
+                    {
+                        "unique_id": "s",
+                        "model": model,
+                        "cutoff": cutoff,
+                        "ds": cutoff + pd.DateOffset(months=h),
+                        "h": h,
+                        "y": 0.0,
+                        "mean": err,
+                        "lo_80": err - 1,
+                        "hi_80": err + 1,
+                        "lo_95": err - 2,
+                        "hi_95": err + 2,
+                        "train_scale": 1.0,
+                    }
+                )
+    result = BacktestResult(
+        pd.DataFrame(rows, columns=FORECAST_COLUMNS), pd.DataFrame(columns=SKIPPED_COLUMNS), BacktestSettings(horizon=3)
+    )
     members = honest_members(result, k=1)
     # at the last cutoff the known points are fold 1 (3 steps), fold 2 (2 steps), fold 3 (1 step):
     # pooled |error| short = (0+3+3 + 0+3 + 0)/6 = 1.5 > long = 1; per fold short would be (2+1.5+0)/3 < 1
@@ -387,8 +437,11 @@ def test_automatic_choice_ranks_known_points_pooled_not_by_fold():
 
 
 def test_automatic_choice_never_reads_what_was_unknown_at_the_cutoff():
-    values = {"p": [2.0, 1.0, 3.0, 0.5, 2.0, 1.0], "q": [-1.0, -2.0, 0.0, -3.0, 1.0, -1.0],
-              "solo": [5.0, 0.0, 5.0, 0.0, 5.0, 0.0]}
+    values = {
+        "p": [2.0, 1.0, 3.0, 0.5, 2.0, 1.0],
+        "q": [-1.0, -2.0, 0.0, -3.0, 1.0, -1.0],
+        "solo": [5.0, 0.0, 5.0, 0.0, 5.0, 0.0],
+    }
     before = add_automatic_choice(_signed_result(values), prior=("p", "q"))
     auto_before = before.forecasts[before.forecasts["model"] == "auto"]["mean"].to_numpy()
     base = _signed_result(values)

@@ -42,13 +42,17 @@ def _panel(n_a: int = 60, n_b: int = 48) -> pd.DataFrame:
     frames = []
     for uid, n in (("a", n_a), ("b", n_b)):
         t = np.arange(n)
-        frames.append(pd.DataFrame({
-            "unique_id": uid,
-            "ds": pd.date_range("2012-01-01", periods=n, freq="MS"),
-            "y": 100 + 0.4 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
-            "x1": 4.6 + np.cumsum(rng.normal(0, 0.02, n)),
-            "x2": rng.normal(0, 1, n) if uid == "a" else np.nan,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": pd.date_range("2012-01-01", periods=n, freq="MS"),
+                    "y": 100 + 0.4 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
+                    "x1": 4.6 + np.cumsum(rng.normal(0, 0.02, n)),
+                    "x2": rng.normal(0, 1, n) if uid == "a" else np.nan,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -11,8 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from threadpoolctl import threadpool_limits
-
 from forecast.backtest import BacktestSettings, cross_validate
 from forecast.models.registry import make_model
 
@@ -23,12 +21,8 @@ WARM_FORECAST_RTOL = 0.01  # largest point-forecast change, relative to the mean
 REFIT_K_MASE_RTOL = 0.02
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # The engine limits BLAS threads in its tasks; fits called directly here need the same limit
-    # (default threading made a 120-point SARIMAX fit 3.5x slower on this 2-core machine).
-    with threadpool_limits(1):
-        yield
+# Small fits run as in the engine's tasks: one BLAS/OpenMP thread (see conftest.one_blas_thread).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def _panel(n: int = 108, seed: int = 0) -> pd.DataFrame:
@@ -94,8 +88,11 @@ def test_fast_ets_and_sarimax_paths_give_statsmodels_answers(monthly_series):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     ets = make_model("ets", 12).fit(monthly_series).predict(12)
-    reference = ETSModel(monthly_series, error="add", trend="add", damped_trend=True, seasonal="add",
-                         seasonal_periods=12).fit(disp=False).get_prediction(120, 131)
+    reference = (
+        ETSModel(monthly_series, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12)
+        .fit(disp=False)
+        .get_prediction(120, 131)
+    )
     sarimax = make_model("sarimax", 12).fit(monthly_series).predict(12)
     forecast = SARIMAX(monthly_series, order=(1, 1, 1), seasonal_order=(0, 1, 1, 12)).fit(disp=False).get_forecast(12)
     for level in (80, 95):
@@ -103,4 +100,6 @@ def test_fast_ets_and_sarimax_paths_give_statsmodels_answers(monthly_series):
         np.testing.assert_allclose(ets["mean"], frame["mean"], rtol=1e-12)
         np.testing.assert_allclose(ets[[f"lo_{level}", f"hi_{level}"]], frame[["pi_lower", "pi_upper"]], rtol=1e-12)
         np.testing.assert_allclose(sarimax["mean"], forecast.predicted_mean, rtol=1e-12)
-        np.testing.assert_allclose(sarimax[[f"lo_{level}", f"hi_{level}"]], forecast.conf_int(alpha=1 - level / 100), rtol=1e-12)
+        np.testing.assert_allclose(
+            sarimax[[f"lo_{level}", f"hi_{level}"]], forecast.conf_int(alpha=1 - level / 100), rtol=1e-12
+        )

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from forecast.backtest import BacktestSettings, cross_validate
 from forecast.backtest.engine import _unfitted_copies
@@ -20,12 +19,8 @@ from forecast.backtest.exog_modes import ExogOptions
 from forecast.models.base import future_index
 from forecast.models.registry import make_model
 
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # As in the engine's tasks: default threading slows small statsmodels fits several times over.
-    with threadpool_limits(1):
-        yield
+# Small fits run as in the engine's tasks: one BLAS/OpenMP thread (see conftest.one_blas_thread).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def test_sarimax_update_forecasts_match_append_without_refit(monthly_series, monthly_exog):
@@ -38,8 +33,8 @@ def test_sarimax_update_forecasts_match_append_without_refit(monthly_series, mon
     for new in (1, 3, 2, 6):  # several updates in a row, of different lengths
         end += new
         model.update(y.iloc[:end], X.iloc[:end])
-        reference = reference.append(y.iloc[end - new:end], exog=X.iloc[end - new:end], refit=False)
-        X_future = X.iloc[end:end + 12] if end + 12 <= len(X) else None
+        reference = reference.append(y.iloc[end - new : end], exog=X.iloc[end - new : end], refit=False)
+        X_future = X.iloc[end : end + 12] if end + 12 <= len(X) else None
         if X_future is None:
             break
         ours = model.predict(12, X_future)
@@ -93,8 +88,11 @@ def _panel_with_driver(n: int = 84) -> pd.DataFrame:
     for uid, scale in (("a", 1.0), ("b", -2.0)):
         y = scale * (50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, n)
         x = np.log(110 + np.cumsum(rng.normal(0, 1, n)))
-        frames.append(pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2012-01-01", periods=n, freq="MS"),
-                                    "y": y, "usdjpy_log": x}))
+        frames.append(
+            pd.DataFrame(
+                {"unique_id": uid, "ds": pd.date_range("2012-01-01", periods=n, freq="MS"), "y": y, "usdjpy_log": x}
+            )
+        )
     panel = pd.concat(frames, ignore_index=True)
     # Series b's driver is missing from 2018-05: the oracle mode has no forecast at its earlier origins
     # and the regression models are skipped at the later ones.
@@ -102,14 +100,21 @@ def _panel_with_driver(n: int = 84) -> pd.DataFrame:
     return panel
 
 
-@pytest.mark.parametrize("settings", [
-    dict(exog_mode="forecast", exog_options=ExogOptions(compare_modes=("oracle",), compare_every=2), warm_start=True),
-    dict(exog_mode="last_value", publication_lag_days=42, refit_every=2, origins_per_task=2),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(
+            exog_mode="forecast", exog_options=ExogOptions(compare_modes=("oracle",), compare_every=2), warm_start=True
+        ),
+        dict(exog_mode="last_value", publication_lag_days=42, refit_every=2, origins_per_task=2),
+    ],
+)
 def test_shared_features_give_the_same_forecasts(settings):
     models = {name: make_model(name, 12) for name in ("naive", "theta", "sarimax", "gbm")}
     runs = [
-        cross_validate(_panel_with_driver(), models, BacktestSettings(horizon=6, n_origins=5, share_features=share, **settings))
+        cross_validate(
+            _panel_with_driver(), models, BacktestSettings(horizon=6, n_origins=5, share_features=share, **settings)
+        )
         for share in (False, True)
     ]
     pd.testing.assert_frame_equal(runs[0].forecasts, runs[1].forecasts, check_exact=True)
@@ -133,7 +138,21 @@ def test_cli_share_features_writes_the_same_forecasts(tmp_path):
 
     _panel_with_driver().to_csv(tmp_path / "panel.csv", index=False)
     for share in (False, True):
-        backtest(data=tmp_path / "panel.csv", freq="MS", horizon=6, output=tmp_path / str(share), origins=3, step=1,
-                 models="naive,sarimax", n_jobs=1, refit_every=1, warm_start=False, origins_per_task=12,
-                 scheduler_address=None, local_cluster=False, select_k=None, share_features=share)
+        backtest(
+            data=tmp_path / "panel.csv",
+            freq="MS",
+            horizon=6,
+            output=tmp_path / str(share),
+            origins=3,
+            step=1,
+            models="naive,sarimax",
+            n_jobs=1,
+            refit_every=1,
+            warm_start=False,
+            origins_per_task=12,
+            scheduler_address=None,
+            local_cluster=False,
+            select_k=None,
+            share_features=share,
+        )
     assert (tmp_path / "False" / "forecasts.csv").read_text() == (tmp_path / "True" / "forecasts.csv").read_text()

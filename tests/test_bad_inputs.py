@@ -93,8 +93,9 @@ def test_bad_file_is_refused_in_one_line_and_nothing_is_stored(name, tmp_path):
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("name", ["mof_unit_million_yen.csv", "flat_balance_mismatch.csv", "flat_zip_archive.csv"])

@@ -15,7 +15,12 @@ from boj_fixture_server import FakeClock, FixtureServer, Reply, envelope, fixtur
 
 from features.sources.boj_api import MAX_CODES, BojApiClient
 from features.sources.errors import (
-    BojApiError, BojNoDataError, BojResponseError, BojUnknownCodeError, SourceError, SourceUnavailableError,
+    BojApiError,
+    BojNoDataError,
+    BojResponseError,
+    BojUnknownCodeError,
+    SourceError,
+    SourceUnavailableError,
 )
 
 CODES = ["BPBP6JYNSN", "BPBP6JYNSN1", "BPBP6JYNSN2"]
@@ -104,8 +109,9 @@ def test_status_503_in_body_then_success_is_retried_with_backoff():
 
 def test_http_503_then_success_is_retried():
     clock = FakeClock()
-    with FixtureServer(scripted(Reply(b"busy", status=503, content_type="text/plain"),
-                                fixture("bp01_page2.json"))) as server:
+    with FixtureServer(
+        scripted(Reply(b"busy", status=503, content_type="text/plain"), fixture("bp01_page2.json"))
+    ) as server:
         result = make_client(server, clock).get_data_code("BP01", CODES[1:])
     assert len(server.requests) == 2 and len(result.series) == 2
 

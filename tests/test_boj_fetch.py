@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 from boj_fixture_server import (
-    FixtureServer, Reply, catalogue_answer, data_bodies, envelope, fixture_codes, metadata_body,
+    FixtureServer,
+    Reply,
+    catalogue_answer,
+    data_bodies,
+    envelope,
+    fixture_codes,
+    metadata_body,
 )
 
 from experiments.cli_vintages import show
@@ -114,8 +120,12 @@ def _bp01_with(catalogue, codes, changes: dict, every: bool = False) -> bytes:
 @pytest.mark.parametrize(
     ("changes", "every", "error", "fragment"),
     [
-        ({"NAME_OF_TIME_SERIES_J": "サービス/輸送/受取"}, False, DataValidationError,
-         "is named 'サービス/輸送/受取', but boj_series.yaml expects 'サービス/受取'"),
+        (
+            {"NAME_OF_TIME_SERIES_J": "サービス/輸送/受取"},
+            False,
+            DataValidationError,
+            "is named 'サービス/輸送/受取', but boj_series.yaml expects 'サービス/受取'",
+        ),
         ({"FREQUENCY": "QUARTERLY"}, True, DataValidationError, "unexpected frequency QUARTERLY (expected MONTHLY)"),
         ({"FREQUENCY": "QUARTERLY"}, False, SourceError, "series of several frequencies"),
         ({"UNIT_J": "百万円"}, False, DataValidationError, "unit mismatch"),
@@ -138,8 +148,14 @@ def test_a_series_absent_from_the_answer_stops_the_fetch(catalogue, tmp_path):
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_real_cli_fetch_stores_a_vintage_and_shows_the_credit_line(catalogue, tmp_path, capsys):

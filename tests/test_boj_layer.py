@@ -23,7 +23,8 @@ PAGE2 = ["BPBP6JYNSN9", "BPBP6JYNSN906", "BPBP6JYNSN907"]
 
 def paged(endpoint: str, params: dict[str, str]) -> Reply:
     return {None: fixture("layer_bp01_m_page1.json"), "104": fixture("layer_bp01_m_page2.json")}[
-        params.get("startPosition")]
+        params.get("startPosition")
+    ]
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:
@@ -150,14 +151,31 @@ def test_series_of_another_frequency_is_a_malformed_response():
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_real_cli_browse_lists_the_series_the_server_returns(tmp_path):
     with FixtureServer(paged) as server:  # two pages: real 1 s spacing
-        proc = cli("data", "browse", "--db", "BP01", "--frequency", "M", "--layer", "1,2,*",
-                   "--base-url", server.url, cwd=tmp_path)
+        proc = cli(
+            "data",
+            "browse",
+            "--db",
+            "BP01",
+            "--frequency",
+            "M",
+            "--layer",
+            "1,2,*",
+            "--base-url",
+            server.url,
+            cwd=tmp_path,
+        )
     assert proc.returncode == 0, proc.stderr
     head, *rows, credit = proc.stdout.splitlines()
     assert head == "BP01 layer 1,2,* frequency M: 6 series (2 page(s), as of 2026-11-27T08:50:00.000+09:00)"
@@ -170,9 +188,21 @@ def test_real_cli_browse_lists_the_series_the_server_returns(tmp_path):
 
 def test_real_cli_browse_with_a_bad_layer_fails_in_one_line_without_a_request(tmp_path):
     with FixtureServer(paged) as server:
-        proc = cli("data", "browse", "--db", "BP01", "--frequency", "M", "--layer", "1,x",
-                   "--base-url", server.url, cwd=tmp_path)
+        proc = cli(
+            "data",
+            "browse",
+            "--db",
+            "BP01",
+            "--frequency",
+            "M",
+            "--layer",
+            "1,x",
+            "--base-url",
+            server.url,
+            cwd=tmp_path,
+        )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
-        "error: BOJ API getDataLayer: layer '1,x': layer 2 is 'x', not '*' or an integer >= 1"]
+        "error: BOJ API getDataLayer: layer '1,x': layer 2 is 'x', not '*' or an integer >= 1"
+    ]
     assert server.requests == []

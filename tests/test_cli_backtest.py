@@ -13,7 +13,7 @@ import pytest
 from experiments.cli import main
 from experiments.cli_backtest import OUTPUT_COLUMNS, backtest, read_panel
 from features.errors import DataValidationError
-from forecast.backtest.engine import METRIC_COLUMNS
+from forecast.backtest.engine import metric_columns
 from forecast.errors import UnknownModelError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,8 +24,13 @@ def _write_panel(path: Path, freq: str = "MS", exog: bool = False) -> Path:
     frames = []
     for uid, n in (("a", 60), ("b", 40), ("tiny", 8)):
         t = np.arange(n)
-        frame = pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2010-01-01", periods=n, freq=freq),
-                              "y": 50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n)})
+        frame = pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": pd.date_range("2010-01-01", periods=n, freq=freq),
+                "y": 50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
+            }
+        )
         if exog:
             frame["x"] = rng.normal(0, 1, n)
         frames.append(frame)
@@ -34,9 +39,21 @@ def _write_panel(path: Path, freq: str = "MS", exog: bool = False) -> Path:
 
 
 def _run(data: Path, output: Path, **options) -> None:
-    args = {"freq": "MS", "horizon": 6, "origins": 1, "step": 1, "models": "naive,seasonal_naive", "n_jobs": 1,
-            "refit_every": 1, "warm_start": False, "origins_per_task": 12, "scheduler_address": None,
-            "local_cluster": False, "select_k": None, **options}
+    args = {
+        "freq": "MS",
+        "horizon": 6,
+        "origins": 1,
+        "step": 1,
+        "models": "naive,seasonal_naive",
+        "n_jobs": 1,
+        "refit_every": 1,
+        "warm_start": False,
+        "origins_per_task": 12,
+        "scheduler_address": None,
+        "local_cluster": False,
+        "select_k": None,
+        **options,
+    }
     backtest(data=data, output=output, **args)
 
 
@@ -45,19 +62,43 @@ def test_subprocess_writes_forecasts_metrics_and_skips(tmp_path):
     data = _write_panel(tmp_path / "panel.csv")
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "backtest", "--data", str(data), "--freq", "MS", "--horizon", "6",
-         "--origins", "3", "--step", "2", "--models", "seasonal_naive,theta", "--n-jobs", "2", "--output", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "experiments.cli",
+            "backtest",
+            "--data",
+            str(data),
+            "--freq",
+            "MS",
+            "--horizon",
+            "6",
+            "--origins",
+            "3",
+            "--step",
+            "2",
+            "--models",
+            "seasonal_naive,theta",
+            "--n-jobs",
+            "2",
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     forecasts = pd.read_csv(out / "forecasts.csv", parse_dates=["cutoff", "ds"])
     assert list(forecasts.columns) == OUTPUT_COLUMNS
     assert forecasts.groupby(["unique_id", "model"]).size().to_dict() == {
-        (uid, m): 18 for uid in ("a", "b") for m in ("seasonal_naive", "theta", "auto")}
+        (uid, m): 18 for uid in ("a", "b") for m in ("seasonal_naive", "theta", "auto")
+    }
     assert forecasts.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 3, "b": 3}
     metrics = pd.read_csv(out / "metrics.csv")
     # the two models and the automatic choice between them (auto_mean needs the prior's members)
-    assert list(metrics.columns) == ["unique_id", "model", *METRIC_COLUMNS] and len(metrics) == 6
+    assert list(metrics.columns) == ["unique_id", "model", *metric_columns()] and len(metrics) == 6
     assert set(metrics["model"]) == {"seasonal_naive", "theta", "auto"}
     skipped = pd.read_csv(out / "skipped.csv")
     assert set(skipped["unique_id"]) == {"tiny"} and skipped["reason"].str.contains("too short").all()
@@ -96,18 +137,21 @@ def test_quarterly_panel(tmp_path):
     assert forecasts["ds"].dt.month.isin([1, 4, 7, 10]).all() and len(forecasts) > 0
 
 
-@pytest.mark.parametrize("content, message", [
-    ('unique_id,ds,y\na,2020-01-01,"1\n', "not a readable CSV"),
-    ("", "not a readable CSV"),
-    ("series,ds,value\na,2020-01-01,1\n", "missing column(s) unique_id, y"),
-    ("unique_id,ds,y\na,someday,1\n", "not ISO 8601 dates"),
-    ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,n/a?\n", "row 3: column y: 'n/a?' is not a number"),
-    ("unique_id,ds,y\nc,d,2000-01-01,100.0\n", "a row has more cells than the header"),
-    ("unique_id,ds,y\na,,1\n", "row 2: ds is empty"),
-    ("unique_id,ds,y\na,0000-01-01,1\n", "row 2: ds 0000-01-01 is outside 1800-2200"),
-    ("unique_id,ds,y\na,2020-01-15,1\n", "row 2: ds 2020-01-15 is not a MS period start"),
-    ("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n", "row 3: series 'a' repeats ds 2020-01-01"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('unique_id,ds,y\na,2020-01-01,"1\n', "not a readable CSV"),
+        ("", "not a readable CSV"),
+        ("series,ds,value\na,2020-01-01,1\n", "missing column(s) unique_id, y"),
+        ("unique_id,ds,y\na,someday,1\n", "not ISO 8601 dates"),
+        ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,n/a?\n", "row 3: column y: 'n/a?' is not a number"),
+        ("unique_id,ds,y\nc,d,2000-01-01,100.0\n", "a row has more cells than the header"),
+        ("unique_id,ds,y\na,,1\n", "row 2: ds is empty"),
+        ("unique_id,ds,y\na,0000-01-01,1\n", "row 2: ds 0000-01-01 is outside 1800-2200"),
+        ("unique_id,ds,y\na,2020-01-15,1\n", "row 2: ds 2020-01-15 is not a MS period start"),
+        ("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n", "row 3: series 'a' repeats ds 2020-01-01"),
+    ],
+)
 def test_bad_panels_are_rejected_with_one_line(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -139,8 +183,15 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, monkeypa
 def test_declared_combinations_are_added_and_checked(tmp_path):
     data = _write_panel(tmp_path / "panel.csv")
     base = ["naive", "seasonal_naive", "drift"]
-    _run(data, tmp_path / "out", horizon=3, origins=2, step=3, models=",".join(base),
-         combine=["avg=mean:naive,drift", "mid=median:naive,seasonal_naive,drift"])
+    _run(
+        data,
+        tmp_path / "out",
+        horizon=3,
+        origins=2,
+        step=3,
+        models=",".join(base),
+        combine=["avg=mean:naive,drift", "mid=median:naive,seasonal_naive,drift"],
+    )
     forecasts = pd.read_csv(tmp_path / "out" / "forecasts.csv")
     keys = ["unique_id", "cutoff", "ds"]
     wide = forecasts.pivot_table(index=keys, columns="model", values="yhat")
@@ -150,8 +201,12 @@ def test_declared_combinations_are_added_and_checked(tmp_path):
     assert wide.loc[~complete, "mid"].isna().all() and (~complete).any()
     np.testing.assert_allclose(wide.loc[complete, "mid"], wide.loc[complete, base].median(axis=1), rtol=1e-12)
     assert {"avg", "mid"} <= set(pd.read_csv(tmp_path / "out" / "metrics.csv")["model"])
-    for spec, message in (("avg=max:naive,drift", "expected NAME=METHOD"), ("avg=mean:naive", "expected NAME=METHOD"),
-                          ("avg=mean:naive,theta", "theta not in --models"), ("naive=mean:naive,drift", "already a model")):
+    for spec, message in (
+        ("avg=max:naive,drift", "expected NAME=METHOD"),
+        ("avg=mean:naive", "expected NAME=METHOD"),
+        ("avg=mean:naive,theta", "theta not in --models"),
+        ("naive=mean:naive,drift", "already a model"),
+    ):
         with pytest.raises(DataValidationError, match=message):
             _run(data, tmp_path / "bad", models=",".join(base), combine=[spec])
     assert not (tmp_path / "bad").exists()
@@ -165,7 +220,9 @@ def test_defaults_run_the_automatic_models_and_report_the_automatic_choice(tmp_p
     data = _write_panel(tmp_path / "panel.csv")
     _run(data, tmp_path / "out", horizon=4, origins=3, step=2, models=DEFAULT_MODELS)
     forecasts = pd.read_csv(tmp_path / "out" / "forecasts.csv", parse_dates=["cutoff"])
-    assert {"auto", "auto_mean", *DEFAULT_MODELS.split(",")} <= set(pd.read_csv(tmp_path / "out" / "metrics.csv")["model"])
+    assert {"auto", "auto_mean", *DEFAULT_MODELS.split(",")} <= set(
+        pd.read_csv(tmp_path / "out" / "metrics.csv")["model"]
+    )
     wide = forecasts.pivot_table(index=["unique_id", "cutoff", "ds"], columns="model", values="yhat")
     np.testing.assert_allclose(wide["auto_mean"], wide[list(AUTOMATIC_PRIOR)].mean(axis=1), rtol=1e-12)
     first = wide.index.get_level_values("cutoff") == wide.index.get_level_values("cutoff").min()

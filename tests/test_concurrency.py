@@ -16,15 +16,30 @@ pytestmark = pytest.mark.slow
 
 
 def _config(tmp: Path) -> Path:
-    return write_small_config(tmp, "concurrent", NAME, ["digital_proxy.balance", "digital_mof3.balance"],
-                              ["naive", "seasonal_naive", "theta"], horizon=6, n_origins=4)
+    return write_small_config(
+        tmp,
+        "concurrent",
+        NAME,
+        ["digital_proxy.balance", "digital_mof3.balance"],
+        ["naive", "seasonal_naive", "theta"],
+        horizon=6,
+        n_origins=4,
+    )
 
 
 def _start_four(tmp: Path, *extra: str) -> list[subprocess.CompletedProcess]:
     env = cli_env()
-    procs = [subprocess.Popen([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(_config(tmp)), *extra],
-                              cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(_config(tmp)), *extra],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     out = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=600)

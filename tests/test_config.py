@@ -17,6 +17,13 @@ studies:
     models: [naive, seasonal_naive]
 """
 
+SECOND_STUDY = """  - name: t
+    registered_model: n
+    targets: [digital_proxy.balance]
+    models: [naive, ets, ensemble]
+    ensemble: {k: 2}
+"""
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.yaml"
@@ -52,6 +59,13 @@ def test_default_config_is_valid():
         ("studies: [", "invalid YAML"),
         ("- just a list", "expected a mapping"),
         (MINIMAL.replace("naive, seasonal_naive", "naive, ensemble"), "ensemble.k"),
+        # A typo in a later study's model parameters fails when the config is read, before the
+        # first study writes anything: each name is checked against the estimator's signature.
+        (
+            MINIMAL + SECOND_STUDY + "    model_params: {ets: {trnd: add}}\n",
+            "studies.1: Value error, model 'ets' has no parameter(s) ['trnd']",
+        ),
+        (MINIMAL + SECOND_STUDY + "    model_params: {ensemble: {members: [naive, lstm]}}\n", "unknown model 'lstm'"),
     ],
 )
 def test_bad_configs_raise_one_line(tmp_path, text, fragment):
@@ -66,3 +80,13 @@ def test_bad_configs_raise_one_line(tmp_path, text, fragment):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_annual_candidates_are_checked_against_the_estimators_signature():
+    from pydantic import ValidationError
+
+    from experiments.annual_config import AnnualModelSpec
+
+    assert AnnualModelSpec(name="ok", model="trend_regression", params={}).params == {}
+    with pytest.raises(ValidationError, match=r"model 'naive' has no parameter\(s\) \['window'\]"):
+        AnnualModelSpec(name="typo", model="naive", params={"window": 3})

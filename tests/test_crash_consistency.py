@@ -53,16 +53,27 @@ def test_twenty_kills_leave_nothing_torn_and_the_next_refresh_succeeds(tmp_path)
     config = _config(tmp_path)
     # how long a whole refresh takes here, to spread the kills over all of its steps
     started = time.monotonic()
-    first = subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config)],
-                           cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
+    first = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config)],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     duration = time.monotonic() - started
     survived = 0
-    for kill in range(KILLS):
+    for _ in range(KILLS):
         # --force-promote makes every run do the whole job (same data would otherwise be "nothing to do")
-        proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config),
-                                 "--force-promote"], cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config), "--force-promote"],
+            cwd=tmp_path,
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         moment = rng.uniform(0.3, duration)
         try:
             proc.wait(timeout=moment)
@@ -71,8 +82,14 @@ def test_twenty_kills_leave_nothing_torn_and_the_next_refresh_succeeds(tmp_path)
             proc.wait(timeout=30)
         _check_store_and_outputs(tmp_path)
         survived += 1
-    final = subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config),
-                            "--force-promote"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
+    final = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config), "--force-promote"],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert final.returncode == 0, final.stderr[-2000:]
     _check_store_and_outputs(tmp_path)
     assert survived == KILLS

@@ -51,6 +51,7 @@ def test_adoption_config_errors_are_one_line(tmp_path):
 
 # ---- currency decomposition ---------------------------------------------------------------------
 
+
 def _annual(n: int = 12, gap: slice | None = None):
     idx = pd.date_range("2010-01-01", periods=n, freq="YS")
     rng = np.random.default_rng(2)
@@ -82,11 +83,18 @@ def test_dollar_volume_without_fx_is_its_base_model():
 
 def test_gappy_annual_series_are_fitted_not_filled():
     y, X = _annual(gap=slice(3, 8))  # five missing years, like 2017-2021
-    for name, params in [("local_trend", {"level": "rwdrift"}), ("trend_regression", {}),
-                         ("dollar_volume", {"base": "local_trend", "base_params": {"level": "rwdrift"}})]:
+    for name, params in [
+        ("local_trend", {"level": "rwdrift"}),
+        ("trend_regression", {}),
+        ("dollar_volume", {"base": "local_trend", "base_params": {"level": "rwdrift"}}),
+    ]:
         model = make_model(name, 1, params).fit(y, X)
-        out = model.predict(2, pd.DataFrame({"usdjpy_log": X["usdjpy_log"].iloc[-1]},
-                                            index=pd.date_range("2022-01-01", periods=2, freq="YS")))
+        out = model.predict(
+            2,
+            pd.DataFrame(
+                {"usdjpy_log": X["usdjpy_log"].iloc[-1]}, index=pd.date_range("2022-01-01", periods=2, freq="YS")
+            ),
+        )
         assert np.isfinite(out.to_numpy()).all(), name
 
 

@@ -58,5 +58,7 @@ def test_dask_executor_runs_on_an_existing_scheduler_address():
     settings = BacktestSettings(horizon=3, n_origins=4, origins_per_task=2)
     expected = cross_validate(panel, models, settings)
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
-        remote = cross_validate(panel, models, settings, executor=DaskExecutor(scheduler_address=cluster.scheduler_address))
+        remote = cross_validate(
+            panel, models, settings, executor=DaskExecutor(scheduler_address=cluster.scheduler_address)
+        )
     pd.testing.assert_frame_equal(expected.forecasts, remote.forecasts, check_exact=True)

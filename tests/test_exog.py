@@ -91,8 +91,13 @@ def test_missing_month_makes_period_missing_and_is_not_filled(snap) -> None:
 def test_fx_features_columns_and_values(fx) -> None:
     feats = fx_features(fx, lags=(1, 2))
     assert list(feats.columns) == [
-        "usdjpy", "usdjpy_log", "usdjpy_dlog",
-        "usdjpy_log_lag1", "usdjpy_dlog_lag1", "usdjpy_log_lag2", "usdjpy_dlog_lag2",
+        "usdjpy",
+        "usdjpy_log",
+        "usdjpy_dlog",
+        "usdjpy_log_lag1",
+        "usdjpy_dlog_lag1",
+        "usdjpy_log_lag2",
+        "usdjpy_dlog_lag2",
     ]
     t = pd.Timestamp("2016-06-01")
     prev, prev2 = pd.Timestamp("2016-05-01"), pd.Timestamp("2016-04-01")

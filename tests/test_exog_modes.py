@@ -41,12 +41,14 @@ class DriverEcho(BaseForecaster):
 def _panel(n: int = 48) -> pd.DataFrame:
     rng = np.random.default_rng(5)
     t = np.arange(n)
-    return pd.DataFrame({
-        "unique_id": "a",
-        "ds": pd.date_range("2013-01-01", periods=n, freq="MS"),
-        "y": 100 + t + rng.normal(0, 1, n),
-        "usdjpy_log": np.log(100 + np.cumsum(rng.normal(0, 1, n))),
-    })
+    return pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": pd.date_range("2013-01-01", periods=n, freq="MS"),
+            "y": 100 + t + rng.normal(0, 1, n),
+            "usdjpy_log": np.log(100 + np.cumsum(rng.normal(0, 1, n))),
+        }
+    )
 
 
 def _perturb_after(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -74,8 +76,11 @@ def test_forecast_mode_never_reads_a_driver_after_the_origin(lag):
     for cutoff in cutoffs[:-1]:
         rerun = cross_validate(_perturb_after(panel, cutoff), {"echo": DriverEcho()}, settings)
         f, g = base.forecasts, rerun.forecasts
-        pd.testing.assert_frame_equal(f.loc[f["cutoff"] <= cutoff, COMPARED].reset_index(drop=True),
-                                      g.loc[g["cutoff"] <= cutoff, COMPARED].reset_index(drop=True), check_exact=True)
+        pd.testing.assert_frame_equal(
+            f.loc[f["cutoff"] <= cutoff, COMPARED].reset_index(drop=True),
+            g.loc[g["cutoff"] <= cutoff, COMPARED].reset_index(drop=True),
+            check_exact=True,
+        )
         # the oracle view of the same origins does read the future: it moves
         v, w = base.exog_views, rerun.exog_views
         assert not np.allclose(v.loc[v["cutoff"] == cutoff, "mean"], w.loc[w["cutoff"] == cutoff, "mean"])
@@ -87,15 +92,21 @@ def test_forecast_mode_with_a_realtime_driver_reads_only_published_surveys():
     config = load_adoption_config()
     idx = pd.date_range("2020-01-01", periods=8, freq="YS")
     panel = pd.DataFrame({"unique_id": "a", "ds": idx, "y": np.arange(8.0) * 3 + 1, "ai_adoption": 0.0})
-    points = pd.DataFrame({"period": ["FY2023", "FY2024", "FY2025"], "value": [9.1, 26.7, 45.0],
-                           "survey_date": pd.to_datetime(["2024-02-15", "2025-02-15", "2026-02-15"]),
-                           "vintage": pd.to_datetime(["2024-07-31", "2025-07-08", "2026-07-08"])})
+    points = pd.DataFrame(
+        {
+            "period": ["FY2023", "FY2024", "FY2025"],
+            "value": [9.1, 26.7, 45.0],
+            "survey_date": pd.to_datetime(["2024-02-15", "2025-02-15", "2026-02-15"]),
+            "vintage": pd.to_datetime(["2024-07-31", "2025-07-08", "2026-07-08"]),
+        }
+    )
     late = points.assign(value=[9.1, 26.7, 55.0])  # the point published 2026-07-08 differs
     results = []
     for pts in (points, late):
         options = ExogOptions(drivers=(DriverSpec("ai_adoption", realtime=AdoptionDriver(pts, config, "YS")),))
-        settings = BacktestSettings(horizon=1, n_origins=4, min_train=3, freq="YS", season_length=1,
-                                    exog_mode="forecast", exog_options=options)
+        settings = BacktestSettings(
+            horizon=1, n_origins=4, min_train=3, freq="YS", season_length=1, exog_mode="forecast", exog_options=options
+        )
         results.append(cross_validate(panel, {"echo": DriverEcho()}, settings))
     first, second = results
     # origins 2024-01-01 and 2025-01-01 (cutoffs 2023, 2024): fewer than two surveys out -> skipped

@@ -20,19 +20,21 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from small_refresh import ROOT, write_small_config
-from threadpoolctl import threadpool_limits
 
 from experiments.cli import main
 
-FUZZ = settings(derandomize=True, deadline=None, database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 CASES = {"configs": 300, "scenarios": 250, "panels": 250, "data_files": 300}
 
 
-@pytest.fixture(autouse=True)
-def single_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Small fits run as in the engine's tasks: one BLAS/OpenMP thread (see conftest.one_blas_thread).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def run_cli(*args: str) -> tuple[int, str]:
@@ -63,13 +65,37 @@ def assert_works_or_one_line(code: int, stderr: str) -> None:
 # -- values and mutations ----------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30), st.sampled_from(["", "-1", "0", "1e309", "nan", "../../etc", "/", "=cmd|' /C calc'!A0",
-                                           "2017-13", "MS", "YS", "baseline", "naive", "champion", "~", "null"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "-1",
+            "0",
+            "1e309",
+            "nan",
+            "../../etc",
+            "/",
+            "=cmd|' /C calc'!A0",
+            "2017-13",
+            "MS",
+            "YS",
+            "baseline",
+            "naive",
+            "champion",
+            "~",
+            "null",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                         st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                      max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=8,
+)
 
 
 def _paths(node, prefix=()):
@@ -136,6 +162,7 @@ def yaml_texts(draw, base: dict):
 
 # -- configs -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def work():
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,8 +170,11 @@ def work():
 
 
 def test_fuzzed_configs(work):
-    base = yaml.safe_load(write_small_config(work, "fuzz", "fuzz-model", ["digital_mof3.balance"],
-                                             ["naive", "seasonal_naive"]).read_text(encoding="utf-8"))
+    base = yaml.safe_load(
+        write_small_config(work, "fuzz", "fuzz-model", ["digital_mof3.balance"], ["naive", "seasonal_naive"]).read_text(
+            encoding="utf-8"
+        )
+    )
     base["min_free_mb"] = 0
     path = work / "fuzzed.yaml"
 
@@ -158,6 +188,7 @@ def test_fuzzed_configs(work):
 
 
 # -- scenario folders --------------------------------------------------------------------------
+
 
 def test_fuzzed_scenario_files(work):
     import shutil
@@ -191,11 +222,18 @@ def test_fuzzed_scenario_files(work):
 
 # -- backtest panels ---------------------------------------------------------------------------
 
-cells = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-10**6, 10**6).map(str),
-                  st.sampled_from(["", "NA", "nan", "inf", "-inf", "1,000", "x", "\"", "=1+1", "１２"]),
-                  st.text(max_size=8))
-dates = st.one_of(st.dates().map(lambda d: d.strftime("%Y-%m-01")), st.dates().map(str),
-                  st.sampled_from(["", "2017-13-01", "2017-02-30", "not a date", "1e9", "2017"]), st.text(max_size=10))
+cells = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(["", "NA", "nan", "inf", "-inf", "1,000", "x", '"', "=1+1", "１２"]),
+    st.text(max_size=8),
+)
+dates = st.one_of(
+    st.dates().map(lambda d: d.strftime("%Y-%m-01")),
+    st.dates().map(str),
+    st.sampled_from(["", "2017-13-01", "2017-02-30", "not a date", "1e9", "2017"]),
+    st.text(max_size=10),
+)
 
 
 @st.composite
@@ -214,11 +252,16 @@ def panels(draw) -> str:
         start = draw(st.integers(2000, 2020))
         flaws = draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=4)) if n else set()
         for i in range(n):
-            row = {"unique_id": uid, "ds": f"{start + (i // 12)}-{i % 12 + 1:02d}-01",
-                   "y": repr(100.0 + i + 5 * math.sin(i)), "usdjpy": repr(110.0 + i % 7), "x": "1.0", "": ""}
+            row = {
+                "unique_id": uid,
+                "ds": f"{start + (i // 12)}-{i % 12 + 1:02d}-01",
+                "y": repr(100.0 + i + 5 * math.sin(i)),
+                "usdjpy": repr(110.0 + i % 7),
+                "x": "1.0",
+                "": "",
+            }
             if i in flaws:
-                row[draw(st.sampled_from(["ds", "y", "unique_id", "usdjpy"]))] = draw(
-                    st.one_of(cells, dates))
+                row[draw(st.sampled_from(["ds", "y", "unique_id", "usdjpy"]))] = draw(st.one_of(cells, dates))
             lines.append(",".join(str(row.get(c, "")) for c in columns))
     return "\n".join(lines) + "\n"
 
@@ -227,19 +270,41 @@ def test_fuzzed_backtest_panels(work):
     data, output = work / "panel.csv", work / "backtest-out"
 
     @settings(FUZZ, max_examples=CASES["panels"])
-    @given(panel=panels(), freq=st.sampled_from(["MS", "MS", "MS", "QS", "YS", "D", "xx"]),
-           horizon=st.integers(1, 13), origins=st.integers(1, 3), exog=st.booleans())
+    @given(
+        panel=panels(),
+        freq=st.sampled_from(["MS", "MS", "MS", "QS", "YS", "D", "xx"]),
+        horizon=st.integers(1, 13),
+        origins=st.integers(1, 3),
+        exog=st.booleans(),
+    )
     def case(panel, freq, horizon, origins, exog):
         data.write_text(panel, encoding="utf-8", errors="surrogateescape")
         models = "naive,drift" if not exog else "naive,sarimax"
-        assert_works_or_one_line(*run_cli("backtest", "--data", str(data), "--freq", freq, "--horizon", str(horizon),
-                                          "--origins", str(origins), "--models", models, "--n-jobs", "1",
-                                          "--output", str(output)))
+        assert_works_or_one_line(
+            *run_cli(
+                "backtest",
+                "--data",
+                str(data),
+                "--freq",
+                freq,
+                "--horizon",
+                str(horizon),
+                "--origins",
+                str(origins),
+                "--models",
+                models,
+                "--n-jobs",
+                "1",
+                "--output",
+                str(output),
+            )
+        )
 
     case()
 
 
 # -- official data files -----------------------------------------------------------------------
+
 
 def _lines_mutated(text: str, draw) -> str:
     lines = text.splitlines()
@@ -278,14 +343,19 @@ def test_fuzzed_data_files(work):
     originals["flat"] = originals["flat"].replace(",yen,", ",100m_yen,")  # start from a valid file
 
     @settings(FUZZ, max_examples=CASES["data_files"])
-    @given(which=st.sampled_from(sorted(originals)), fmt=st.sampled_from(["auto", "auto", "mof", "boj-flat"]),
-           encoding=st.sampled_from(["utf-8", "cp932"]), data=st.data())
+    @given(
+        which=st.sampled_from(sorted(originals)),
+        fmt=st.sampled_from(["auto", "auto", "mof", "boj-flat"]),
+        encoding=st.sampled_from(["utf-8", "cp932"]),
+        data=st.data(),
+    )
     def case(which, fmt, encoding, data):
         text = data.draw(st.one_of(st.just(None), texts)) if data.draw(st.integers(0, 9)) == 0 else None
         text = text if text is not None else _lines_mutated(originals[which], data.draw)
         target.write_bytes(text.encode(encoding, errors="replace"))
-        assert_works_or_one_line(*run_cli("data", "validate", str(target), "--format", fmt,
-                                          "--data-dir", str(work / "vintages")))
+        assert_works_or_one_line(
+            *run_cli("data", "validate", str(target), "--format", fmt, "--data-dir", str(work / "vintages"))
+        )
 
     case()
 

@@ -18,9 +18,22 @@ def forecasts(errors: np.ndarray, seed: int = 0) -> pd.DataFrame:
     for cutoff, err in zip(cutoffs, errors, strict=True):
         for h in range(1, H + 1):
             e = err + rng.normal(0, 0.05)
-            rows.append({"unique_id": "s", "model": "m", "cutoff": cutoff, "ds": cutoff + pd.DateOffset(months=h),
-                         "h": h, "y": 100.0, "mean": 100.0 + e, "lo_80": 90 + e, "hi_80": 110 + e,
-                         "lo_95": 80 + e, "hi_95": 120 + e, "train_scale": 1.0})
+            rows.append(
+                {
+                    "unique_id": "s",
+                    "model": "m",
+                    "cutoff": cutoff,
+                    "ds": cutoff + pd.DateOffset(months=h),
+                    "h": h,
+                    "y": 100.0,
+                    "mean": 100.0 + e,
+                    "lo_80": 90 + e,
+                    "hi_80": 110 + e,
+                    "lo_95": 80 + e,
+                    "hi_95": 120 + e,
+                    "train_scale": 1.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 

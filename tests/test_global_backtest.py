@@ -41,19 +41,26 @@ def _panel() -> pd.DataFrame:
     """Series of different lengths and start/end dates, plus one too short for any origin."""
     rng = np.random.default_rng(3)
     frames = []
-    for i, (start, n) in enumerate((("2010-01-01", 60), ("2011-04-01", 50), ("2009-07-01", 72), ("2012-01-01", 40),
-                                    ("2015-01-01", 10))):
+    for i, (start, n) in enumerate(
+        (("2010-01-01", 60), ("2011-04-01", 50), ("2009-07-01", 72), ("2012-01-01", 40), ("2015-01-01", 10))
+    ):
         t = np.arange(n)
-        frames.append(pd.DataFrame({
-            "unique_id": f"s{i}", "ds": pd.date_range(start, periods=n, freq="MS"),
-            "y": 80 + 20 * i + 0.4 * t + 6 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": pd.date_range(start, periods=n, freq="MS"),
+                    "y": 80 + 20 * i + 0.4 * t + 6 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def _settings(alignment: str, **overrides) -> BacktestSettings:
-    return BacktestSettings(**{"horizon": 6, "n_origins": 4, "step": 3, "min_train": 24, "global_alignment": alignment,
-                               **overrides})
+    return BacktestSettings(
+        **{"horizon": 6, "n_origins": 4, "step": 3, "min_train": 24, "global_alignment": alignment, **overrides}
+    )
 
 
 def _perturb(panel: pd.DataFrame, after: pd.Series) -> pd.DataFrame:
@@ -70,8 +77,9 @@ def _perturb(panel: pd.DataFrame, after: pd.Series) -> pd.DataFrame:
 def test_rows_cutoffs_and_scales_match_a_local_model(alignment):
     panel = _panel()
     settings = _settings(alignment)
-    result = cross_validate(panel, {"pooled_ridge": make_model("pooled_ridge", 12), "naive": make_model("naive", 12)},
-                            settings)
+    result = cross_validate(
+        panel, {"pooled_ridge": make_model("pooled_ridge", 12), "naive": make_model("naive", 12)}, settings
+    )
     fc = result.forecasts
     assert list(fc.columns) == FORECAST_COLUMNS and list(result.skipped.columns) == SKIPPED_COLUMNS
     folds = fc.groupby("model")[["unique_id", "cutoff", "h", "ds", "train_scale", "y"]]
@@ -127,8 +135,11 @@ def test_perturbing_everything_after_the_cutoffs_leaves_the_forecasts_bit_identi
     models = {"m": GlobalPeekingDetector() if model == "peek" else make_model(model, 12)}
     base = cross_validate(panel, models, settings).forecasts
     # Position groups as minus the rank from the newest origin, so that they sort oldest first.
-    base = base.assign(group=-base.groupby("unique_id")["cutoff"].rank(method="dense", ascending=False).astype(int)
-                       if alignment == "position" else base["cutoff"])
+    base = base.assign(
+        group=-base.groupby("unique_id")["cutoff"].rank(method="dense", ascending=False).astype(int)
+        if alignment == "position"
+        else base["cutoff"]
+    )
     groups = sorted(base["group"].unique())
     # The oldest, a middle and the second newest group (the newest has no later origin to move).
     for group in (groups[0], groups[len(groups) // 2], groups[-2]):

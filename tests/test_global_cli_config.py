@@ -30,16 +30,35 @@ def _panel(path: Path) -> Path:
     frames = []
     for i, n in enumerate((60, 52, 70, 8)):
         t = np.arange(n)
-        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("1990-01-01", periods=n, freq="MS"),
-                                    "y": 50 + 10 * i + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": pd.date_range("1990-01-01", periods=n, freq="MS"),
+                    "y": 50 + 10 * i + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n),
+                }
+            )
+        )
     pd.concat(frames).to_csv(path, index=False)
     return path
 
 
 def _run(data: Path, output: Path, **options) -> None:
-    args = {"freq": "MS", "horizon": 6, "origins": 2, "step": 6, "models": "naive,pooled_ridge", "n_jobs": 1,
-            "refit_every": 1, "warm_start": False, "origins_per_task": 12, "scheduler_address": None,
-            "local_cluster": False, "select_k": [1], **options}
+    args = {
+        "freq": "MS",
+        "horizon": 6,
+        "origins": 2,
+        "step": 6,
+        "models": "naive,pooled_ridge",
+        "n_jobs": 1,
+        "refit_every": 1,
+        "warm_start": False,
+        "origins_per_task": 12,
+        "scheduler_address": None,
+        "local_cluster": False,
+        "select_k": [1],
+        **options,
+    }
     backtest(data=data, output=output, **args)
 
 

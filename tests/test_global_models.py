@@ -34,8 +34,9 @@ def _model(name: str, season_length: int = SEASON) -> GlobalForecaster:
     return make_model(name, season_length, FAST_PARAMS.get(name))
 
 
-def _panel(n_series: int = 12, sign: float = 1.0, freq: str = "MS", season_length: int = SEASON,
-           base_length: int = 84) -> dict[str, pd.Series]:
+def _panel(
+    n_series: int = 12, sign: float = 1.0, freq: str = "MS", season_length: int = SEASON, base_length: int = 84
+) -> dict[str, pd.Series]:
     """Trend + season + noise series of different lengths, levels and end dates."""
     rng = np.random.default_rng(11)
     out = {}
@@ -159,8 +160,10 @@ def test_conformal_intervals_cover_about_their_level():
     for i in range(60):
         n = 96 + i % 12
         t = np.arange(n)
-        full[f"r{i}"] = pd.Series(50 + i + 0.2 * t + 4 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, n),
-                                  index=pd.date_range("2001-01-01", periods=n, freq="MS"))
+        full[f"r{i}"] = pd.Series(
+            50 + i + 0.2 * t + 4 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, n),
+            index=pd.date_range("2001-01-01", periods=n, freq="MS"),
+        )
     train = {uid: y.iloc[:-HORIZON] for uid, y in full.items()}
     out = make_model("pooled_ridge", SEASON).fit(train, HORIZON).predict()
     actual = np.concatenate([full[uid].iloc[-HORIZON:].to_numpy() for uid in out["unique_id"].unique()])

@@ -16,16 +16,25 @@ from experiments.refresh import run_refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "gov-test"
-LINEAGE = ("data_vintage", "data_sha256", "study_sha256", "config_sha256", "code_version", "recipe",
-           "gate_decision", "gate_p_value", "backtest_mase_mean")
+LINEAGE = (
+    "data_vintage",
+    "data_sha256",
+    "study_sha256",
+    "config_sha256",
+    "code_version",
+    "recipe",
+    "gate_decision",
+    "gate_p_value",
+    "backtest_mase_mean",
+)
 pytestmark = pytest.mark.slow
 
 
 def config(tmp: Path, models: str, name: str) -> Path:
     text = f"""
-    mlruns_dir: {tmp / 'mlruns'}
-    series_catalog: {ROOT / 'configs' / 'series.yaml'}
-    output_dir: {tmp / 'projections'}
+    mlruns_dir: {tmp / "mlruns"}
+    series_catalog: {ROOT / "configs" / "series.yaml"}
+    output_dir: {tmp / "projections"}
     n_jobs: 1
     studies:
       - name: gov
@@ -122,8 +131,23 @@ def test_registry_cli_lists_shows_and_rolls_back(store):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING", "MLFLOW_REGISTRY"))}
 
     def deficit(*args):
-        return subprocess.run([sys.executable, "-m", "experiments.cli", "registry", *args, "--name", NAME,
-                               "--mlruns-dir", str(tmp / "mlruns")], capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "experiments.cli",
+                "registry",
+                *args,
+                "--name",
+                NAME,
+                "--mlruns-dir",
+                str(tmp / "mlruns"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
     listing = deficit("list")
     assert listing.returncode == 0 and "forced" in listing.stdout and "champion" in listing.stdout

@@ -7,11 +7,23 @@ import pandas as pd
 import pytest
 
 from features.ai_adoption import (
-    ADOPTION_COLUMN, AdoptionDriver, adoption_index, fit_adoption, load_adoption_config, survey_points,
+    ADOPTION_COLUMN,
+    AdoptionDriver,
+    adoption_index,
+    fit_adoption,
+    load_adoption_config,
+    survey_points,
 )
 from features.fx_drivers import USD_VOLUME, dollar_decomposition, usdjpy_known
 from features.known import (
-    FX_MONTHLY_LAG_DAYS, LeakageError, known_by, next_period_start, period_end, require_known, with_dates, with_lag,
+    FX_MONTHLY_LAG_DAYS,
+    LeakageError,
+    known_by,
+    next_period_start,
+    period_end,
+    require_known,
+    with_dates,
+    with_lag,
 )
 from features.snapshot import load_snapshot
 

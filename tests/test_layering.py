@@ -24,7 +24,7 @@ def imported_packages(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_no_module_imports_a_layer_above_it(layer):
-    above = set(LAYERS[LAYERS.index(layer) + 1:])
+    above = set(LAYERS[LAYERS.index(layer) + 1 :])
     offenders = {
         str(path.relative_to(ROOT)): sorted(imported_packages(path) & above)
         for path in (ROOT / layer).rglob("*.py")

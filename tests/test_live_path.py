@@ -39,8 +39,9 @@ pytestmark = pytest.mark.slow
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING", "MLFLOW_REGISTRY"))}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def mixed_block() -> dict:
@@ -55,11 +56,22 @@ def mixed_block() -> dict:
 def write_config(tmp: Path) -> Path:
     # Nothing names the last month or the vintage: the refresh must find 2026-07 in the fetched vintage.
     config = {
-        "mlruns_dir": str(tmp / "mlruns"), "series_catalog": str(ROOT / "configs" / "series.yaml"),
-        "output_dir": str(tmp / "projections"), "n_jobs": 1, "scenarios_dir": str(ROOT / "configs" / "scenarios"),
+        "mlruns_dir": str(tmp / "mlruns"),
+        "series_catalog": str(ROOT / "configs" / "series.yaml"),
+        "output_dir": str(tmp / "projections"),
+        "n_jobs": 1,
+        "scenarios_dir": str(ROOT / "configs" / "scenarios"),
         "data": {"dir": str(tmp / "store")},
-        "studies": [{"name": MONTHLY, "registered_model": MONTHLY, "targets": ["digital_mof3.balance"], "exog": [],
-                     "models": ["naive", "seasonal_naive"], "backtest": {"horizon": 6, "n_origins": 3}}],
+        "studies": [
+            {
+                "name": MONTHLY,
+                "registered_model": MONTHLY,
+                "targets": ["digital_mof3.balance"],
+                "exog": [],
+                "models": ["naive", "seasonal_naive"],
+                "backtest": {"horizon": 6, "n_origins": 3},
+            }
+        ],
         "mixed_frequency_studies": [mixed_block()],
     }
     path = tmp / "config.yaml"
@@ -71,8 +83,11 @@ def source_rows(report: str) -> list[list[str]]:
     """The rows of the report's table "Where each figure came from" (cells as text)."""
     section = report.split("Where each figure came from", 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
-            for r in rows if "<td" in r]
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in rows
+        if "<td" in r
+    ]
 
 
 def backtest_folds(tmp: Path, study: str) -> pd.DataFrame:
@@ -101,8 +116,16 @@ def live(tmp_path_factory):
     assert {r.endpoint for r in server.requests} == {"getMetadata", "getDataCode"}
     vintage = VintageStore(tmp / "store").newest()
     refreshed = cli("refresh", "--config", str(write_config(tmp)), cwd=tmp)  # exit code: its own test below
-    predicted = cli("predict", "--model-uri", f"models:/{MIXED}@champion", "--horizon", "3",
-                    "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    predicted = cli(
+        "predict",
+        "--model-uri",
+        f"models:/{MIXED}@champion",
+        "--horizon",
+        "3",
+        "--mlruns-dir",
+        str(tmp / "mlruns"),
+        cwd=tmp,
+    )
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     return tmp, vintage, fetched, refreshed, predicted
 
@@ -145,10 +168,15 @@ def test_the_mixed_study_publishes_the_fetched_months_and_forecasts_from_2026_08
         assert "estimate" not in set(path["kind"]), uid
     # The published months are the fetched figures: 2026-07 of the 3-item balance, from the fixture.
     figures = history_figures()
-    july = sum(figures[f"{item}.balance"][pd.Period("2026-07", "M")]
-               for item in ("copyright_royalties", "telecom_computer_information", "prof_mgmt_consulting"))
-    row = paths[(paths["scenario"] == "baseline") & (paths["unique_id"] == "digital_mof3.balance")
-                & (paths["ds"] == "2026-07-01")]
+    july = sum(
+        figures[f"{item}.balance"][pd.Period("2026-07", "M")]
+        for item in ("copyright_royalties", "telecom_computer_information", "prof_mgmt_consulting")
+    )
+    row = paths[
+        (paths["scenario"] == "baseline")
+        & (paths["unique_id"] == "digital_mof3.balance")
+        & (paths["ds"] == "2026-07-01")
+    ]
     assert row["yhat"].item() == july
 
 

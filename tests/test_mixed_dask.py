@@ -22,8 +22,12 @@ pytestmark = pytest.mark.slow
 def test_dask_and_in_process_evidence_are_identical():
     config, _ = load_config(ROOT / "configs" / "default.yaml", base=ROOT)
     study = config.mixed_frequency_studies[0]
-    study = study.model_copy(update={"indicators": ["services_total"],
-                                     "evidence": study.evidence.model_copy(update={"origins": [2022, 2024]})})
+    study = study.model_copy(
+        update={
+            "indicators": ["services_total"],
+            "evidence": study.evidence.model_copy(update={"origins": [2022, 2024]}),
+        }
+    )
     data = prepare_mixed(load_snapshot(), load_catalog(config.series_catalog), study)
     local = run_evidence(data, study, JoblibExecutor(1))
     dask = run_evidence(data, study, DaskExecutor(n_workers=2))

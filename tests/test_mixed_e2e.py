@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-
 from io import StringIO
 from pathlib import Path
 
@@ -24,18 +23,28 @@ pytestmark = pytest.mark.slow
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _config(tmp: Path) -> Path:
     default = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text(encoding="utf-8"))
     mixed = default["mixed_frequency_studies"][0]
     config = {
-        "mlruns_dir": str(tmp / "mlruns"), "series_catalog": str(ROOT / "configs" / "series.yaml"),
-        "output_dir": str(tmp / "projections"), "n_jobs": 2,
-        "studies": [{"name": "ddm", "registered_model": "ddm-test", "targets": ["digital_mof3.balance"],
-                     "models": ["naive", "seasonal_naive"], "backtest": {"horizon": 6, "n_origins": 3}}],
+        "mlruns_dir": str(tmp / "mlruns"),
+        "series_catalog": str(ROOT / "configs" / "series.yaml"),
+        "output_dir": str(tmp / "projections"),
+        "n_jobs": 2,
+        "studies": [
+            {
+                "name": "ddm",
+                "registered_model": "ddm-test",
+                "targets": ["digital_mof3.balance"],
+                "models": ["naive", "seasonal_naive"],
+                "backtest": {"horizon": 6, "n_origins": 3},
+            }
+        ],
         "mixed_frequency_studies": [mixed],
     }
     path = tmp / "config.yaml"
@@ -67,7 +76,9 @@ def test_paths_run_from_the_published_months_through_estimates_to_forecasts(refr
         assert (free["yhat_lo_95"] < free["yhat_lo_80"]).all() and (free["yhat_lo_80"] < free["yhat"]).all()
         assert (free["yhat"] < free["yhat_hi_80"]).all() and (free["yhat_hi_80"] < free["yhat_hi_95"]).all()
         published = rows[rows["kind"] == "published"]
-        assert (published["yhat_lo_95"] == published["yhat"]).all() and (published["source"] == "BOJ_BP_M_JP_2017").all()
+        assert (published["yhat_lo_95"] == published["yhat"]).all() and (
+            published["source"] == "BOJ_BP_M_JP_2017"
+        ).all()
 
 
 def test_every_published_total_is_the_sum_of_its_months(refreshed):
@@ -133,8 +144,18 @@ def test_predict_starts_from_the_present_by_default_and_serves_the_published_pat
     got = served.set_index(["unique_id", "ds"])["yhat"]
     np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy(), rtol=1e-9)
 
-    weak = cli("predict", "--horizon", "3", "--scenario", "yen_weak", "--series", "digital_mof3.payments",
-               "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    weak = cli(
+        "predict",
+        "--horizon",
+        "3",
+        "--scenario",
+        "yen_weak",
+        "--series",
+        "digital_mof3.payments",
+        "--mlruns-dir",
+        str(tmp / "mlruns"),
+        cwd=tmp,
+    )
     assert weak.returncode == 0, weak.stderr[-2000:]
     rows = pd.read_csv(StringIO(weak.stdout), parse_dates=["ds"])
     expected = paths[(paths["scenario"] == "yen_weak")].set_index(["unique_id", "ds"])["yhat"]
@@ -166,9 +187,16 @@ def test_the_pyfunc_answers_estimates_and_refuses_months_it_does_not_hold(refres
 def test_report_shows_each_kind_of_figure_and_the_evidence(refreshed):
     tmp, _, _ = refreshed
     html = (tmp / "projections" / f"{NAME}-report.html").read_text(encoding="utf-8")
-    for text in ("Where each figure came from", "Evidence 1: rebuilding hidden months", "validation MASE",
-                 "Evidence 2: one year ahead from each origin", "Evidence 3: interval coverage",
-                 "data:image/png;base64,", "BOP_JIJI_2025H1", "2014-01..2017-03 (39)"):
+    for text in (
+        "Where each figure came from",
+        "Evidence 1: rebuilding hidden months",
+        "validation MASE",
+        "Evidence 2: one year ahead from each origin",
+        "Evidence 3: interval coverage",
+        "data:image/png;base64,",
+        "BOP_JIJI_2025H1",
+        "2014-01..2017-03 (39)",
+    ):
         assert text in html, text
 
 
@@ -177,9 +205,6 @@ def test_a_second_refresh_on_the_same_data_registers_nothing(refreshed):
     proc = cli("refresh", "--config", str(tmp / "config.yaml"), cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"{NAME}: data and study settings unchanged since {NAME} version 1; nothing to do" in proc.stdout
-
-
-
 
 
 def test_every_scenario_moves_2030_by_what_its_yaml_implies(refreshed):

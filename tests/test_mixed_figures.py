@@ -21,16 +21,19 @@ TARGET = "digital_mof3.balance"
 TOTAL_LABELS = ["2022", "2023", "FY2024H1", "2024-01..2024-10", "2024", "FY2024", "2025H1", "2025"]
 
 
-@pytest.mark.parametrize("period, frequency, start, months", [
-    ("2024", "A", "2024-01-01", 12),
-    ("FY2024", "FY", "2024-04-01", 12),
-    ("2025H1", "H", "2025-01-01", 6),
-    ("2025H2", "H", "2025-07-01", 6),
-    ("FY2024H1", "FH", "2024-04-01", 6),
-    ("FY2024H2", "FH", "2024-10-01", 6),
-    ("2024-01..2024-10", "YTD", "2024-01-01", 10),
-    ("2024-04..2025-03", "YTD", "2024-04-01", 12),
-])
+@pytest.mark.parametrize(
+    "period, frequency, start, months",
+    [
+        ("2024", "A", "2024-01-01", 12),
+        ("FY2024", "FY", "2024-04-01", 12),
+        ("2025H1", "H", "2025-01-01", 6),
+        ("2025H2", "H", "2025-07-01", 6),
+        ("FY2024H1", "FH", "2024-04-01", 6),
+        ("FY2024H2", "FH", "2024-10-01", 6),
+        ("2024-01..2024-10", "YTD", "2024-01-01", 10),
+        ("2024-04..2025-03", "YTD", "2024-04-01", 12),
+    ],
+)
 def test_period_window(period, frequency, start, months):
     assert period_window(period, frequency) == (pd.Timestamp(start), months)
 
@@ -40,17 +43,20 @@ def test_period_window_refuses_an_unknown_frequency():
         period_window("2024Q1", "Q")
 
 
-@pytest.mark.parametrize("value, exact, step", [
-    (-66506.0, True, 1.0),
-    (-67000.0, True, 1.0),     # an exact source is exact whatever its digits
-    (-67000.0, False, 1000.0),
-    (-56300.0, False, 100.0),
-    (-21500.0, False, 100.0),
-    (-70000.0, False, 1000.0),  # capped at 1,000 (0.1 trillion yen)
-    (-55360.0, False, 10.0),
-    (-66507.0, False, 1.0),
-    (0.0, False, 1.0),
-])
+@pytest.mark.parametrize(
+    "value, exact, step",
+    [
+        (-66506.0, True, 1.0),
+        (-67000.0, True, 1.0),  # an exact source is exact whatever its digits
+        (-67000.0, False, 1000.0),
+        (-56300.0, False, 100.0),
+        (-21500.0, False, 100.0),
+        (-70000.0, False, 1000.0),  # capped at 1,000 (0.1 trillion yen)
+        (-55360.0, False, 10.0),
+        (-66507.0, False, 1.0),
+        (0.0, False, 1.0),
+    ],
+)
 def test_rounding_step(value, exact, step):
     assert rounding_step(value, exact) == step
 
@@ -72,8 +78,12 @@ def test_monthly_figures_are_one_month_windows(windows):
     months = windows[windows["kind"] == "M"]
     assert len(months) == 39
     assert (months["months"] == 1).all()
-    pd.testing.assert_index_equal(pd.DatetimeIndex(months["start"]),
-                                  pd.date_range("2014-01-01", "2017-03-01", freq="MS"), check_names=False, check_freq=False)
+    pd.testing.assert_index_equal(
+        pd.DatetimeIndex(months["start"]),
+        pd.date_range("2014-01-01", "2017-03-01", freq="MS"),
+        check_names=False,
+        check_freq=False,
+    )
     assert months["label"].iloc[0] == "2014-01"
     assert months["label"].iloc[-1] == "2017-03"
     assert np.allclose(months["sd"], rounding_sd(1.0))
@@ -87,7 +97,11 @@ def test_published_totals_and_their_windows(windows):
     by_label = totals.set_index("label")
     assert by_label.loc["2022", ["kind", "start", "months"]].tolist() == ["A", pd.Timestamp("2022-01-01"), 12]
     assert by_label.loc["FY2024H1", ["kind", "start", "months"]].tolist() == ["FH", pd.Timestamp("2024-04-01"), 6]
-    assert by_label.loc["2024-01..2024-10", ["kind", "start", "months"]].tolist() == ["YTD", pd.Timestamp("2024-01-01"), 10]
+    assert by_label.loc["2024-01..2024-10", ["kind", "start", "months"]].tolist() == [
+        "YTD",
+        pd.Timestamp("2024-01-01"),
+        10,
+    ]
     assert by_label.loc["FY2024", ["kind", "start", "months"]].tolist() == ["FY", pd.Timestamp("2024-04-01"), 12]
     assert by_label.loc["2025H1", ["kind", "start", "months"]].tolist() == ["H", pd.Timestamp("2025-01-01"), 6]
     assert by_label.loc["FY2024", "end"] == pd.Timestamp("2025-03-01")

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from estimator_checks import assert_params_stored_verbatim
 from sklearn.base import BaseEstimator, clone
-from threadpoolctl import threadpool_limits
 
 from forecast.errors import ModelNotApplicable, NotFittedError
 from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
@@ -40,11 +39,8 @@ PICKLE_BYTES_LIMIT = 1_000_000
 BENCHMARKS = {"naive", "seasonal_naive", "drift", "naive2"}
 
 
-@pytest.fixture(autouse=True)
-def single_blas_thread():
-    # Default BLAS/OpenMP threading on a 2-core machine makes small fits many times slower.
-    with threadpool_limits(1):
-        yield
+# Small fits run as in the engine's tasks: one BLAS/OpenMP thread (see conftest.one_blas_thread).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 # Global (cross-series) models fit a panel, not one series: tests/test_global_models.py runs them

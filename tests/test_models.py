@@ -8,7 +8,6 @@ import pytest
 from scipy.stats import norm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
-from threadpoolctl import threadpool_limits
 
 from features.errors import ConfigError
 from forecast.errors import UnknownModelError
@@ -25,11 +24,8 @@ from forecast.models.theta import ThetaForecaster
 Z80 = norm.ppf(0.9)
 
 
-@pytest.fixture(autouse=True)
-def single_blas_thread():
-    # Default BLAS threading on a 2-core machine makes small statsmodels fits many times slower.
-    with threadpool_limits(1):
-        yield
+# Small fits run as in the engine's tasks: one BLAS/OpenMP thread (see conftest.one_blas_thread).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def _future_exog(X: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -228,9 +224,26 @@ def test_ensemble_passes_exog_only_to_members_that_read_it(monthly_series, month
 # ---- registry ----------------------------------------------------------------------------------
 def test_registry_lists_every_model():
     assert available_models() == [
-        "naive", "seasonal_naive", "drift", "ets", "sarimax", "theta", "prophet", "gbm", "ensemble",
-        "naive2", "theta_m4", "local_trend", "trend_regression", "dollar_volume",
-        "auto_ets", "auto_theta", "ces", "auto_arima", "pooled_ridge", "pooled_mlp",
+        "naive",
+        "seasonal_naive",
+        "drift",
+        "ets",
+        "sarimax",
+        "theta",
+        "prophet",
+        "gbm",
+        "ensemble",
+        "naive2",
+        "theta_m4",
+        "local_trend",
+        "trend_regression",
+        "dollar_volume",
+        "auto_ets",
+        "auto_theta",
+        "ces",
+        "auto_arima",
+        "pooled_ridge",
+        "pooled_mlp",
     ]
 
 

@@ -12,8 +12,14 @@ import pandas as pd
 import pytest
 
 from experiments.config import StudyConfig, load_config
-from experiments.monthly_reconcile import (BASE_COLUMN, backtest_comparison, identities_of, reconcile_projections,
-                                           reconciliation_plan, serve)
+from experiments.monthly_reconcile import (
+    BASE_COLUMN,
+    backtest_comparison,
+    identities_of,
+    reconcile_projections,
+    reconciliation_plan,
+    serve,
+)
 from experiments.projection import project
 from experiments.scenarios import Scenario
 from features.errors import ConfigError
@@ -46,9 +52,14 @@ def monthly():
     """The five constrained series of the bundled snapshot, backtested with fast models."""
     snapshot = load_snapshot()
     panel = build_panel(snapshot, load_catalog(ROOT / "configs" / "series.yaml"), [BAL, REC, PAY, CR, TCI])
-    study = StudyConfig(name="s", registered_model="s", targets=[BAL, REC, PAY, CR, TCI], exog=[],
-                        models=list(MODELS), reconcile={"method": "mint_shrink", "identities": IDENTITIES,
-                                                        "min_joint_errors": 3})
+    study = StudyConfig(
+        name="s",
+        registered_model="s",
+        targets=[BAL, REC, PAY, CR, TCI],
+        exog=[],
+        models=list(MODELS),
+        reconcile={"method": "mint_shrink", "identities": IDENTITIES, "min_joint_errors": 3},
+    )
     return study, panel, backtest(panel), usdjpy_monthly(snapshot)
 
 
@@ -102,8 +113,13 @@ def published(monthly):
     for uid, name in champions.items():
         y = panel[panel["unique_id"] == uid].set_index("ds")["y"].asfreq("MS")
         estimators[uid] = make_model(name, 12).fit(y)
-    request = pd.concat([pd.DataFrame({"unique_id": uid, "ds": pd.date_range(e.cutoff_, periods=25, freq="MS")[1:]})
-                         for uid, e in estimators.items()], ignore_index=True)
+    request = pd.concat(
+        [
+            pd.DataFrame({"unique_id": uid, "ds": pd.date_range(e.cutoff_, periods=25, freq="MS")[1:]})
+            for uid, e in estimators.items()
+        ],
+        ignore_index=True,
+    )
     return plan, estimators, known_fx, reconcile_projections(project(estimators, request, known_fx), plan)
 
 
@@ -131,7 +147,8 @@ def test_served_forecasts_equal_the_published_ones_for_any_subset(published):
 
 def test_identity_over_a_series_the_study_does_not_forecast_is_one_config_error(tmp_path):
     path = tmp_path / "config.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         studies:
           - name: dd
             registered_model: dd
@@ -140,7 +157,9 @@ def test_identity_over_a_series_the_study_does_not_forecast_is_one_config_error(
             reconcile:
               identities:
                 - {{lhs: {BAL}, plus: [{REC}], minus: [{PAY}]}}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
@@ -150,13 +169,16 @@ def test_identity_over_a_series_the_study_does_not_forecast_is_one_config_error(
 def test_dependent_identities_are_a_config_error(tmp_path):
     path = tmp_path / "config.yaml"
     identity = f"{{lhs: {BAL}, plus: [{REC}], minus: [{PAY}]}}"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         studies:
           - name: dd
             registered_model: dd
             targets: [{BAL}, {REC}, {PAY}]
             models: [naive]
             reconcile: {{identities: [{identity}, {identity}]}}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="linearly dependent"):
         load_config(path)

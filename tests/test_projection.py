@@ -56,7 +56,9 @@ def test_project_without_unique_id_answers_every_series(fitted, known_fx):
 
 
 def test_project_uses_given_usdjpy_for_scenarios(fitted, known_fx):
-    request = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2017-05-01", periods=2, freq="MS"), "usdjpy": [200.0, 210.0]})
+    request = pd.DataFrame(
+        {"unique_id": "a", "ds": pd.date_range("2017-05-01", periods=2, freq="MS"), "usdjpy": [200.0, 210.0]}
+    )
     out = project(fitted, request, known_fx)
     np.testing.assert_allclose(out["yhat"], 1000 * np.log([200.0, 210.0]))
 

@@ -23,11 +23,23 @@ HORIZON = 12
 MEAN_RTOL = 1e-10
 
 
-def _prophet_reference(y: pd.Series, X: pd.DataFrame | None, yearly, init=None, horizon=HORIZON,
-                       X_future: pd.DataFrame | None = None, samples: int = 500):
+def _prophet_reference(
+    y: pd.Series,
+    X: pd.DataFrame | None,
+    yearly,
+    init=None,
+    horizon=HORIZON,
+    X_future: pd.DataFrame | None = None,
+    samples: int = 500,
+):
     """Prophet's own fit, mean and sample quantiles, configured as ProphetForecaster configures it."""
-    model = Prophet(yearly_seasonality=yearly, weekly_seasonality=False, daily_seasonality=False,
-                    changepoint_prior_scale=0.05, uncertainty_samples=samples)
+    model = Prophet(
+        yearly_seasonality=yearly,
+        weekly_seasonality=False,
+        daily_seasonality=False,
+        changepoint_prior_scale=0.05,
+        uncertainty_samples=samples,
+    )
     frame = pd.DataFrame({"ds": y.index, "y": y.to_numpy()})
     for column in [] if X is None else X.columns:
         model.add_regressor(column)
@@ -95,7 +107,9 @@ def test_gaps_match_prophet_fitted_on_the_observed_rows(monthly_series, monthly_
 
 def test_annual_series_without_seasonality_matches_prophet():
     # Twelve points: fewer than 25 changepoints, and no seasonal term at all (Prophet's zero column).
-    y = pd.Series(50 + 3.0 * np.arange(12) + np.sin(np.arange(12)), index=pd.date_range("2010", periods=12, freq="YS-JAN"))
+    y = pd.Series(
+        50 + 3.0 * np.arange(12) + np.sin(np.arange(12)), index=pd.date_range("2010", periods=12, freq="YS-JAN")
+    )
     ours = ProphetForecaster(season_length=1).fit(y)
     assert ours.fit_.fourier_order == 0 and len(ours.fit_.changepoints_t) == 8
     _assert_same_as_prophet(ours, _prophet_reference(y, None, False))
@@ -169,8 +183,9 @@ def test_forecast_arithmetic_matches_prophet_on_its_own_fit(monthly_series, mont
     X_future = _future_exog(monthly_exog)
     model, mean, bounds = _prophet_reference(monthly_series, monthly_exog, True, X_future=X_future)
     fit = prophet_fast.ProphetFit.from_prophet(model)
-    rows = prophet_fast.design(fit, pd.date_range(monthly_series.index[-1], periods=HORIZON + 1, freq="MS")[1:],
-                               X_future.to_numpy())
+    rows = prophet_fast.design(
+        fit, pd.date_range(monthly_series.index[-1], periods=HORIZON + 1, freq="MS")[1:], X_future.to_numpy()
+    )
     np.testing.assert_allclose(prophet_fast.point_forecast(fit, rows), mean, rtol=MEAN_RTOL)
     np.random.seed(0)
     draws = prophet_fast.predictive_samples(fit, rows, 500)

@@ -26,10 +26,10 @@ def config(tmp: Path, models: str, name: str, executor: str = "") -> Path:
     # An explicit store: mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, which a second store
     # in the same process would otherwise inherit.
     text = f"""
-    tracking_uri: sqlite:///{tmp / 'mlruns' / 'mlflow.db'}
-    mlruns_dir: {tmp / 'mlruns'}
-    series_catalog: {ROOT / 'configs' / 'series.yaml'}
-    output_dir: {tmp / 'projections'}
+    tracking_uri: sqlite:///{tmp / "mlruns" / "mlflow.db"}
+    mlruns_dir: {tmp / "mlruns"}
+    series_catalog: {ROOT / "configs" / "series.yaml"}
+    output_dir: {tmp / "projections"}
     n_jobs: 2
     {executor}
     studies:
@@ -46,12 +46,18 @@ def config(tmp: Path, models: str, name: str, executor: str = "") -> Path:
     return path
 
 
-@pytest.mark.parametrize(("executor", "message"), [
-    ("executor: {scheduler_address: 'tcp://127.0.0.1:8786'}", "need backend: dask"),
-    ("executor: {backend: joblib, n_workers: 2}", "need backend: dask"),
-    ("executor: {backend: dask, scheduler_address: 'tcp://127.0.0.1:8786', n_workers: 2}", "n_workers sizes a local"),
-    ("executor: {backend: ray}", "executor.backend"),
-])
+@pytest.mark.parametrize(
+    ("executor", "message"),
+    [
+        ("executor: {scheduler_address: 'tcp://127.0.0.1:8786'}", "need backend: dask"),
+        ("executor: {backend: joblib, n_workers: 2}", "need backend: dask"),
+        (
+            "executor: {backend: dask, scheduler_address: 'tcp://127.0.0.1:8786', n_workers: 2}",
+            "n_workers sizes a local",
+        ),
+        ("executor: {backend: ray}", "executor.backend"),
+    ],
+)
 def test_bad_executor_settings_fail_in_one_line(tmp_path, executor, message):
     with pytest.raises(ConfigError, match=message) as err:
         load_config(config(tmp_path, "[naive]", "bad", executor), tmp_path)
@@ -78,8 +84,9 @@ def _registry(tmp: Path) -> list:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     aliases = {k: str(v) for k, v in client.get_registered_model(NAME).aliases.items()}
     keep = ("recipe", "gate_decision", "gate_p_value", "backtest_mase_mean", "previous_champion")
-    versions = sorted((str(v.version), {k: v.tags.get(k) for k in keep})
-                      for v in client.search_model_versions(f"name='{NAME}'"))
+    versions = sorted(
+        (str(v.version), {k: v.tags.get(k) for k in keep}) for v in client.search_model_versions(f"name='{NAME}'")
+    )
     return [aliases, versions]
 
 
@@ -93,8 +100,10 @@ def test_refresh_on_dask_registers_what_joblib_registers(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     joblib_dir, dask_dir = tmp_path / "joblib", tmp_path / "dask"
     joblib_dir.mkdir(), dask_dir.mkdir()
-    expected = [run_refresh(config(joblib_dir, FIRST, "first"), joblib_dir)[0],
-                run_refresh(config(joblib_dir, SECOND, "second"), joblib_dir)[0]]
+    expected = [
+        run_refresh(config(joblib_dir, FIRST, "first"), joblib_dir)[0],
+        run_refresh(config(joblib_dir, SECOND, "second"), joblib_dir)[0],
+    ]
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
         address = cluster.scheduler_address
         first = run_refresh(config(dask_dir, FIRST, "first"), dask_dir, scheduler_address=address)[0]
@@ -108,8 +117,11 @@ def test_refresh_on_dask_registers_what_joblib_registers(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(joblib_run.leaderboard, dask_run.leaderboard, check_exact=True)
         pd.testing.assert_frame_equal(joblib_run.projections, dask_run.projections, check_exact=True)
         assert joblib_run.champions == dask_run.champions
-        assert (joblib_run.decision.promote, joblib_run.decision.reason, joblib_run.decision.p_value) == \
-               (dask_run.decision.promote, dask_run.decision.reason, dask_run.decision.p_value)
+        assert (joblib_run.decision.promote, joblib_run.decision.reason, joblib_run.decision.p_value) == (
+            dask_run.decision.promote,
+            dask_run.decision.reason,
+            dask_run.decision.p_value,
+        )
     assert _registry(joblib_dir) == _registry(dask_dir)
     runs = MlflowClient(tracking_uri=f"sqlite:///{dask_dir / 'mlruns' / 'mlflow.db'}")
     assert runs.get_run(first.parent_run_id).data.params["executor"] == f"dask:{address}"
@@ -128,10 +140,17 @@ def test_unreachable_scheduler_fails_in_one_line_and_writes_nothing(tmp_path):
     env["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"] = "1s"  # Dask's own setting; 30 s by default
     address = f"tcp://127.0.0.1:{_free_port()}"
     cfg = config(tmp_path, "[naive]", "unreachable")
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(cfg),
-                           "--scheduler-address", address], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(cfg), "--scheduler-address", address],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines == [f"error: Dask scheduler {address} is unreachable: Timed out trying to connect to {address} after 1 s"]
+    assert lines == [
+        f"error: Dask scheduler {address} is unreachable: Timed out trying to connect to {address} after 1 s"
+    ]
     assert not (tmp_path / "mlruns").exists() and not (tmp_path / "projections").exists()

@@ -27,17 +27,27 @@ def clean_env() -> dict[str, str]:
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
-def write_config(tmp: Path, models: str = "[naive, seasonal_naive, drift, ets, theta, ensemble]",
-                 snapshot_dir: str = "null", name: str = "config.yaml") -> Path:
+def write_config(
+    tmp: Path,
+    models: str = "[naive, seasonal_naive, drift, ets, theta, ensemble]",
+    snapshot_dir: str = "null",
+    name: str = "config.yaml",
+) -> Path:
     text = f"""
-    mlruns_dir: {tmp / 'mlruns'}
-    series_catalog: {ROOT / 'configs' / 'series.yaml'}
+    mlruns_dir: {tmp / "mlruns"}
+    series_catalog: {ROOT / "configs" / "series.yaml"}
     snapshot_dir: {snapshot_dir}
-    output_dir: {tmp / 'projections'}
+    output_dir: {tmp / "projections"}
     n_jobs: 2
     studies:
       - name: dd
@@ -85,7 +95,6 @@ def test_refresh_prints_leaderboard_and_registers_champion(refreshed):
     assert registry_state(tmp) == [(MODEL, "1", {"champion": "1"})]
 
 
-
 def test_report_in_a_browser_matches_the_registry_and_mlflow(refreshed, tmp_path):
     """The report as a reader sees it, in headless Chromium (tests/browser.py): no console errors,
     both charts decoded, one leaderboard row per model and target, the champion the registry
@@ -94,7 +103,9 @@ def test_report_in_a_browser_matches_the_registry_and_mlflow(refreshed, tmp_path
     from browser import assert_reads_cleanly, chromium, open_report, table_after
     from mlflow.tracking import MlflowClient
 
-    from experiments.report_html import METRIC_COLUMNS
+    from forecast.metrics import reported_metrics
+
+    shown_metrics = reported_metrics()
 
     tmp, _ = refreshed
     uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"
@@ -120,11 +131,12 @@ def test_report_in_a_browser_matches_the_registry_and_mlflow(refreshed, tmp_path
     assert set(keys) == set(logged)
     for row in board:
         metrics = logged[(row[0], row[2])]
-        for name, shown in zip(METRIC_COLUMNS, row[3:3 + len(METRIC_COLUMNS)]):
+        for name, shown in zip(shown_metrics, row[3 : 3 + len(shown_metrics)]):
             if shown == "—":
                 assert name not in metrics, (row, name)
             else:
                 assert float(shown) == pytest.approx(metrics[name], abs=5e-4), (row, name)
+
 
 def test_report_command_writes_the_refresh_report_again_from_mlflow(refreshed, tmp_path, monkeypatch, capsys):
     """`deficit report` rebuilds the report from the run's logged inputs alone: byte for byte the
@@ -139,7 +151,9 @@ def test_report_command_writes_the_refresh_report_again_from_mlflow(refreshed, t
     assert again.read_bytes() == (tmp / "projections" / "dd-report.html").read_bytes()
     run_id = proc.stdout.split("(run ")[1].split(",")[0]
     japanese = tmp_path / "ja.html"
-    proc = cli("report", "--run-id", run_id, "--lang", "ja", "--mlruns-dir", str(tmp / "mlruns"), "-o", str(japanese), cwd=tmp)
+    proc = cli(
+        "report", "--run-id", run_id, "--lang", "ja", "--mlruns-dir", str(tmp / "mlruns"), "-o", str(japanese), cwd=tmp
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     html = japanese.read_text(encoding="utf-8")
     assert '<html lang="ja">' in html and "dd: 更新レポート" in html
@@ -149,10 +163,16 @@ def test_report_command_writes_the_refresh_report_again_from_mlflow(refreshed, t
     # a wrong run, language or choice of run: one line, exit 2, nothing written
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     bad = tmp_path / "bad.html"
-    for args, message in ((["--run-id", "0" * 32], "no MLflow run"), (["--latest", "--lang", "fr"], "--lang 'fr'"),
-                          (["--latest", "--run-id", run_id], "one of them"), ([], "one of them"),
-                          (["--latest", "--study", "nope"], "no experiment named 'nope'")):
-        monkeypatch.setattr(sys, "argv", ["deficit", "report", *args, "--mlruns-dir", str(tmp / "mlruns"), "-o", str(bad)])
+    for args, message in (
+        (["--run-id", "0" * 32], "no MLflow run"),
+        (["--latest", "--lang", "fr"], "--lang 'fr'"),
+        (["--latest", "--run-id", run_id], "one of them"),
+        ([], "one of them"),
+        (["--latest", "--study", "nope"], "no experiment named 'nope'"),
+    ):
+        monkeypatch.setattr(
+            sys, "argv", ["deficit", "report", *args, "--mlruns-dir", str(tmp / "mlruns"), "-o", str(bad)]
+        )
         with pytest.raises(SystemExit) as info:
             main()
         err = capsys.readouterr().err
@@ -175,7 +195,7 @@ def test_new_process_loads_champion_and_predicts_every_target(refreshed):
     tmp, _ = refreshed
     script = textwrap.dedent(f"""
         import json, mlflow, pandas as pd
-        mlflow.set_tracking_uri("sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+        mlflow.set_tracking_uri("sqlite:///{tmp / "mlruns" / "mlflow.db"}")
         m = mlflow.pyfunc.load_model("models:/{MODEL}@champion")
         targets = m.metadata.metadata["targets"]
         df = pd.concat([pd.DataFrame({{"unique_id": u, "ds": pd.date_range(t["first_forecast"], periods=24, freq="MS")}})
@@ -194,8 +214,16 @@ def test_new_process_loads_champion_and_predicts_every_target(refreshed):
 
 def test_predict_cli_matches_projections_file(refreshed):
     tmp, _ = refreshed
-    proc = cli("predict", "--horizon", "24", "--model-uri", f"models:/{MODEL}@champion",
-               "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    proc = cli(
+        "predict",
+        "--horizon",
+        "24",
+        "--model-uri",
+        f"models:/{MODEL}@champion",
+        "--mlruns-dir",
+        str(tmp / "mlruns"),
+        cwd=tmp,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     from io import StringIO
 
@@ -206,8 +234,20 @@ def test_predict_cli_matches_projections_file(refreshed):
     for col in ("yhat", "yhat_lo_95", "yhat_hi_95"):
         assert (merged[col] - merged[f"{col}_saved"]).abs().max() < 1e-6
 
-    as_json = cli("predict", "--horizon", "3", "--format", "json", "--series", "digital_mof3.balance",
-                  "--model-uri", f"models:/{MODEL}@champion", "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    as_json = cli(
+        "predict",
+        "--horizon",
+        "3",
+        "--format",
+        "json",
+        "--series",
+        "digital_mof3.balance",
+        "--model-uri",
+        f"models:/{MODEL}@champion",
+        "--mlruns-dir",
+        str(tmp / "mlruns"),
+        cwd=tmp,
+    )
     assert as_json.returncode == 0, as_json.stderr[-2000:]
     records = json.loads(as_json.stdout)
     assert [r["ds"][:7] for r in records] == ["2017-04", "2017-05", "2017-06"]
@@ -251,8 +291,16 @@ def test_bad_inputs_fail_in_one_line_and_change_nothing(refreshed):
 
 def test_unknown_series_in_predict_is_one_line(refreshed):
     tmp, _ = refreshed
-    proc = cli("predict", "--series", "nope.balance", "--model-uri", f"models:/{MODEL}@champion",
-               "--mlruns-dir", str(tmp / "mlruns"), cwd=tmp)
+    proc = cli(
+        "predict",
+        "--series",
+        "nope.balance",
+        "--model-uri",
+        f"models:/{MODEL}@champion",
+        "--mlruns-dir",
+        str(tmp / "mlruns"),
+        cwd=tmp,
+    )
     assert_one_line_failure(proc, "unknown series 'nope.balance'")
 
 

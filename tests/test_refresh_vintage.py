@@ -25,9 +25,9 @@ MOF = ROOT / "tests" / "data" / "sources" / "mof_6s-2-4.csv"
 
 def write_config(tmp: Path, data: str, name: str = "config.yaml") -> Path:
     text = f"""
-    mlruns_dir: {tmp / 'mlruns'}
-    series_catalog: {ROOT / 'configs' / 'series.yaml'}
-    output_dir: {tmp / 'projections'}
+    mlruns_dir: {tmp / "mlruns"}
+    series_catalog: {ROOT / "configs" / "series.yaml"}
+    output_dir: {tmp / "projections"}
     n_jobs: 1
     data: {data}
     studies:
@@ -60,8 +60,11 @@ def test_data_settings_are_validated_and_resolved(tmp_path):
     assert config.data.dir == tmp_path / "store" and config.data.vintage == "bundled" and not config.data.fetch
     default, _ = load_config(write_config(tmp_path, "{}"), base=tmp_path)
     assert default.data.dir == tmp_path / "data" / "vintages"
-    for bad, fragment in [("{fetch: true, vintage: abcd1234}", "vintage must be 'newest'"),
-                          ("{vintage: latest}", "data.vintage"), ("{on_fetch_error: retry}", "data.on_fetch_error")]:
+    for bad, fragment in [
+        ("{fetch: true, vintage: abcd1234}", "vintage must be 'newest'"),
+        ("{vintage: latest}", "data.vintage"),
+        ("{on_fetch_error: retry}", "data.on_fetch_error"),
+    ]:
         with pytest.raises(ConfigError) as err:
             load_config(write_config(tmp_path, bad, "bad.yaml"), base=tmp_path)
         assert fragment in str(err.value) and "\n" not in str(err.value)
@@ -70,8 +73,9 @@ def test_data_settings_are_validated_and_resolved(tmp_path):
 def test_offline_fetch_goes_on_with_the_newest_local_vintage(tmp_path, capsys):
     vintage = stored_vintage(tmp_path / "store")
     capsys.readouterr()
-    config, _ = load_config(write_config(tmp_path, f"{{dir: store, fetch: true, boj_api_url: '{closed_port_url()}'}}"),
-                            base=tmp_path)
+    config, _ = load_config(
+        write_config(tmp_path, f"{{dir: store, fetch: true, boj_api_url: '{closed_port_url()}'}}"), base=tmp_path
+    )
     warnings: list[str] = []
     data = prepare_data(config, warn=warnings.append)
     assert data.selection.vintage_id == vintage
@@ -82,8 +86,12 @@ def test_offline_fetch_goes_on_with_the_newest_local_vintage(tmp_path, capsys):
 
 def test_offline_fetch_fails_the_refresh_when_the_config_says_so(tmp_path):
     stored_vintage(tmp_path / "store")
-    config, _ = load_config(write_config(
-        tmp_path, f"{{dir: store, fetch: true, on_fetch_error: fail, boj_api_url: '{closed_port_url()}'}}"), base=tmp_path)
+    config, _ = load_config(
+        write_config(
+            tmp_path, f"{{dir: store, fetch: true, on_fetch_error: fail, boj_api_url: '{closed_port_url()}'}}"
+        ),
+        base=tmp_path,
+    )
     with pytest.raises(SourceUnavailableError, match="cannot reach"):
         prepare_data(config, warn=lambda message: None)
 
@@ -91,8 +99,9 @@ def test_offline_fetch_fails_the_refresh_when_the_config_says_so(tmp_path):
 def test_fetch_before_refresh_selects_the_new_vintage(tmp_path):
     catalogue = load_boj_catalogue()
     with FixtureServer(catalogue_answer(catalogue, fixture_codes(catalogue))) as server:
-        config, _ = load_config(write_config(tmp_path, f"{{dir: store, fetch: true, boj_api_url: '{server.url}'}}"),
-                                base=tmp_path)
+        config, _ = load_config(
+            write_config(tmp_path, f"{{dir: store, fetch: true, boj_api_url: '{server.url}'}}"), base=tmp_path
+        )
         data = prepare_data(config, warn=lambda message: None)  # real 1 s spacing: 3 calls, ~2 s
     newest = VintageStore(tmp_path / "store").newest()
     assert data.tags() == {"data_vintage_id": newest.id, "data_fetch": f"new vintage {newest.id}"}

@@ -13,16 +13,19 @@ from forecast.comparison import dm_matrix
 from forecast.diagnostics import ACF_LAGS, residual_diagnostics
 
 
-@pytest.mark.parametrize(("oku", "text"), [
-    (-66_500.0, "▲6.65 兆円"),  # the 2024 digital deficit, about -6.65 trillion yen
-    (104_300.0, "10.43 兆円"),
-    (1_234.4, "1,234 億円"),
-    (-950.0, "▲950 億円"),
-    (9_999.6, "1.00 兆円"),  # rounds into the next unit, not "10,000 億円"
-    (-0.3, "0 億円"),  # no ▲ on a figure that shows as zero
-    (float("nan"), "—"),
-    (None, "—"),
-])
+@pytest.mark.parametrize(
+    ("oku", "text"),
+    [
+        (-66_500.0, "▲6.65 兆円"),  # the 2024 digital deficit, about -6.65 trillion yen
+        (104_300.0, "10.43 兆円"),
+        (1_234.4, "1,234 億円"),
+        (-950.0, "▲950 億円"),
+        (9_999.6, "1.00 兆円"),  # rounds into the next unit, not "10,000 億円"
+        (-0.3, "0 億円"),  # no ▲ on a figure that shows as zero
+        (float("nan"), "—"),
+        (None, "—"),
+    ],
+)
 def test_amounts_read_as_japanese_statistics_print_them(oku, text):
     assert yen_text(oku) == text
 
@@ -51,10 +54,22 @@ def _backtest(errors: dict[str, np.ndarray], horizon: int = 1) -> pd.DataFrame:
     for model, errs in errors.items():
         for cutoff, err in zip(cutoffs, errs, strict=True):
             for h in range(1, horizon + 1):
-                rows.append({"unique_id": "s", "model": model, "cutoff": cutoff,
-                             "ds": cutoff + pd.DateOffset(months=h), "h": h, "y": 0.0, "mean": err,
-                             "lo_80": err - 1, "hi_80": err + 1, "lo_95": err - 2, "hi_95": err + 2,
-                             "train_scale": 1.0})
+                rows.append(
+                    {
+                        "unique_id": "s",
+                        "model": model,
+                        "cutoff": cutoff,
+                        "ds": cutoff + pd.DateOffset(months=h),
+                        "h": h,
+                        "y": 0.0,
+                        "mean": err,
+                        "lo_80": err - 1,
+                        "hi_80": err + 1,
+                        "lo_95": err - 2,
+                        "hi_95": err + 2,
+                        "train_scale": 1.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -8,10 +8,10 @@ Mounting needs root (or CAP_SYS_ADMIN), as on the project's machines and CI; els
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-import sqlite3
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def tmpfs(path: Path, size_mb: int) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -61,8 +62,14 @@ def config(tmp: Path, output_dir: Path, mlruns_dir: Path, min_free_mb: float) ->
 
 
 def refresh(config_path: Path, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config_path), *flags],
-                          cwd=config_path.parent, env=cli_env(), capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(config_path), *flags],
+        cwd=config_path.parent,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def registry_state(mlruns: Path) -> tuple:
@@ -71,11 +78,16 @@ def registry_state(mlruns: Path) -> tuple:
     cannot be remounted read-only)."""
     with closing(sqlite3.connect(f"file:{mlruns / 'mlflow.db'}?mode=ro", uri=True)) as db:
         # a deleted version keeps its row, marked deleted (MLflow never reuses a version number)
-        versions = sorted(int(v) for (v,) in db.execute(
-            "SELECT version FROM model_versions WHERE name = ? AND current_stage != 'Deleted_Internal'", (NAME,)))
+        versions = sorted(
+            int(v)
+            for (v,) in db.execute(
+                "SELECT version FROM model_versions WHERE name = ? AND current_stage != 'Deleted_Internal'", (NAME,)
+            )
+        )
         aliases = dict(db.execute("SELECT alias, version FROM registered_model_aliases WHERE name = ?", (NAME,)))
-        history = db.execute("SELECT value FROM registered_model_tags WHERE name = ? AND key = 'champion_history'",
-                             (NAME,)).fetchone()
+        history = db.execute(
+            "SELECT value FROM registered_model_tags WHERE name = ? AND key = 'champion_history'", (NAME,)
+        ).fetchone()
     return versions, aliases, history
 
 

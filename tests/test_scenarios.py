@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from experiments.annual_projection import resolve_paths
 from experiments.config import load_config
 from experiments.scenarios import (
-    BASELINE, DEFAULT_SCENARIOS_DIR, Overlay, Scenario, UnknownScenarioError, apply_overlays, fx_path, load_scenarios,
+    BASELINE,
+    DEFAULT_SCENARIOS_DIR,
+    Overlay,
+    Scenario,
+    UnknownScenarioError,
+    apply_overlays,
+    fx_path,
+    load_scenarios,
     pick,
 )
 from features.errors import ConfigError
@@ -26,8 +33,19 @@ def scenarios():
 
 
 def test_default_scenarios(scenarios):
-    assert set(scenarios) == {"baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions",
-                              "agents_boom", "sovereign_ai", "price_cuts", "high", "low"}
+    assert set(scenarios) == {
+        "baseline",
+        "yen_weak",
+        "yen_strong",
+        "ai_fast",
+        "ai_slow",
+        "genai_subscriptions",
+        "agents_boom",
+        "sovereign_ai",
+        "price_cuts",
+        "high",
+        "low",
+    }
     assert scenarios["yen_weak"].fx_multiplier == pytest.approx(1.15)
     assert scenarios["yen_strong"].fx_multiplier == pytest.approx(0.85)
     assert (scenarios["ai_fast"].adoption, scenarios["ai_slow"].adoption) == ("fast", "slow")
@@ -35,9 +53,16 @@ def test_default_scenarios(scenarios):
 
 
 def test_overlay_arithmetic():
-    overlay = Overlay(name="genai", users=30e6, price_yen_per_month=3000, ramp_start=2026, ramp_full=2029,
-                      item="telecom_computer_information", flow="payments",
-                      targets={"digital_mof3.payments": 1, "digital_mof3.balance": -1})
+    overlay = Overlay(
+        name="genai",
+        users=30e6,
+        price_yen_per_month=3000,
+        ramp_start=2026,
+        ramp_full=2029,
+        item="telecom_computer_information",
+        flow="payments",
+        targets={"digital_mof3.payments": 1, "digital_mof3.balance": -1},
+    )
     assert overlay.full_annual_yen() == 30e6 * 3000 * 12 == 1.08e12  # ¥1.08 tn a year at full ramp
     assert overlay.amount(pd.Timestamp("2030-01-01"), "YS") == pytest.approx(10_800)  # 億円
     assert overlay.amount(pd.Timestamp("2030-05-01"), "MS") == pytest.approx(900)
@@ -83,7 +108,9 @@ def test_fx_path_is_published_then_carried_and_scaled():
 
 def test_unknown_scenario_is_a_clear_error(scenarios):
     assert pick(scenarios, None) == BASELINE
-    with pytest.raises(UnknownScenarioError, match="unknown scenario 'yen_crash'; known: agents_boom, ai_fast, ai_slow, baseline"):
+    with pytest.raises(
+        UnknownScenarioError, match="unknown scenario 'yen_crash'; known: agents_boom, ai_fast, ai_slow, baseline"
+    ):
         pick(scenarios, "yen_crash")
 
 
@@ -93,8 +120,11 @@ def test_unknown_scenario_is_a_clear_error(scenarios):
         ("name: bad\ndescription: x\nfx: {usdjpy_change_pct: fifteen}\n", "fx.usdjpy_change_pct"),
         ("name: bad\ndescription: x\nwind: 3\n", "wind"),
         ("name: other\ndescription: x\n", "differs from the file name"),
-        ("name: bad\ndescription: x\noverlays: [{name: o, users: 1, price_yen_per_month: 1, ramp_start: 2027, "
-         "ramp_full: 2026, item: x, flow: payments, targets: {a: 1}}]\n", "ramp_full is before ramp_start"),
+        (
+            "name: bad\ndescription: x\noverlays: [{name: o, users: 1, price_yen_per_month: 1, ramp_start: 2027, "
+            "ramp_full: 2026, item: x, flow: payments, targets: {a: 1}}]\n",
+            "ramp_full is before ramp_start",
+        ),
         ("name: bad\ndescription: x\nadoption: turbo\n", "'turbo' is not one of slow, median, fast"),
         ("- a list\n", "expected a mapping"),
     ],
@@ -161,8 +191,19 @@ def test_cli_lists_and_shows_scenarios():
     runner = CliRunner()
     listed = runner.invoke(app, ["scenarios", "list"], terminal_width=200)
     assert listed.exit_code == 0, listed.output
-    for name in ("baseline", "yen_weak", "yen_strong", "ai_fast", "ai_slow", "genai_subscriptions", "agents_boom",
-                 "sovereign_ai", "price_cuts", "high", "low"):
+    for name in (
+        "baseline",
+        "yen_weak",
+        "yen_strong",
+        "ai_fast",
+        "ai_slow",
+        "genai_subscriptions",
+        "agents_boom",
+        "sovereign_ai",
+        "price_cuts",
+        "high",
+        "low",
+    ):
         assert name in listed.output
     shown = runner.invoke(app, ["scenarios", "show", "genai_subscriptions"])
     assert shown.exit_code == 0 and "10,800 億円" in shown.output and "2029: share 1.00" in shown.output

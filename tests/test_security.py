@@ -23,18 +23,37 @@ HOSTILE_TAG = '!!python/object/apply:os.system ["touch {marker}"]'
 
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env={**base, **env},
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _small_config(tmp: Path, **extra) -> dict:
-    return {"mlruns_dir": str(tmp / "mlruns"), "series_catalog": str(ROOT / "configs" / "series.yaml"),
-            "output_dir": str(tmp / "projections"), "n_jobs": 1,
-            "studies": [{"name": "ddm", "registered_model": "ddm-sec", "targets": ["digital_mof3.balance"],
-                         "models": ["naive", "seasonal_naive"], "backtest": {"horizon": 3, "n_origins": 2}}], **extra}
+    return {
+        "mlruns_dir": str(tmp / "mlruns"),
+        "series_catalog": str(ROOT / "configs" / "series.yaml"),
+        "output_dir": str(tmp / "projections"),
+        "n_jobs": 1,
+        "studies": [
+            {
+                "name": "ddm",
+                "registered_model": "ddm-sec",
+                "targets": ["digital_mof3.balance"],
+                "models": ["naive", "seasonal_naive"],
+                "backtest": {"horizon": 3, "n_origins": 2},
+            }
+        ],
+        **extra,
+    }
 
 
 # ---- YAML is loaded safely ----------------------------------------------------------------------------
+
 
 def test_python_tags_in_a_config_are_refused_not_run(tmp_path):
     marker = tmp_path / "PWNED"
@@ -51,8 +70,9 @@ def test_python_tags_in_a_scenario_or_lever_file_are_refused_not_run(tmp_path):
     marker = tmp_path / "PWNED"
     folder = tmp_path / "scenarios"
     shutil.copytree(ROOT / "configs" / "scenarios", folder)
-    (folder / "levers" / "evil.yaml").write_text(f"name: evil\ndescription: {HOSTILE_TAG.format(marker=marker)}\n",
-                                                 encoding="utf-8")
+    (folder / "levers" / "evil.yaml").write_text(
+        f"name: evil\ndescription: {HOSTILE_TAG.format(marker=marker)}\n", encoding="utf-8"
+    )
     proc = cli("scenarios", "list", "--dir", str(folder), cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert not marker.exists()
@@ -63,7 +83,7 @@ def test_every_yaml_read_goes_through_the_safe_loader():
     for path in [*ROOT.glob("experiments/**/*.py"), *ROOT.glob("features/**/*.py"), *ROOT.glob("forecast/**/*.py")]:
         text = path.read_text(encoding="utf-8")
         for match in re.finditer(r"yaml\.(load|unsafe_load|full_load|load_all)\(", text):
-            line = text[text.rfind("\n", 0, match.start()) + 1:text.find("\n", match.start())]
+            line = text[text.rfind("\n", 0, match.start()) + 1 : text.find("\n", match.start())]
             if "Loader=UniqueKeyLoader" not in line:  # features/yaml_settings.py: a SafeLoader subclass
                 offenders.append(f"{path.relative_to(ROOT)}: {line.strip()}")
     assert not offenders, offenders
@@ -73,6 +93,7 @@ def test_every_yaml_read_goes_through_the_safe_loader():
 
 
 # ---- no unpickling outside the registry's artifacts -----------------------------------------------------
+
 
 def test_only_the_served_models_unpickle_and_only_their_own_artifacts():
     pattern = re.compile(r"(pickle\.loads?|joblib\.load|cloudpickle\.loads?|read_pickle|dill\.loads?)\(")
@@ -88,6 +109,7 @@ def test_only_the_served_models_unpickle_and_only_their_own_artifacts():
 
 # ---- outputs stay inside their folders ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "x\\y", "/abs"])
 def test_names_that_would_leave_the_output_folder_are_refused(tmp_path, name):
     for key in ("name", "registered_model"):
@@ -100,12 +122,21 @@ def test_names_that_would_leave_the_output_folder_are_refused(tmp_path, name):
 
 # ---- servers bind to 127.0.0.1 --------------------------------------------------------------------------
 
+
 def test_every_server_the_project_starts_binds_to_loopback():
     """Every place that starts a server (tests, benchmarks, the package, the README's commands)."""
-    texts = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
-             for p in [*ROOT.glob("tests/*.py"), *ROOT.glob("benchmarks/*.py"), *ROOT.glob("experiments/**/*.py"),
-                       *ROOT.glob("features/**/*.py"), ROOT / "README.md", ROOT / "Makefile"]
-             if p.name != "test_security.py"}  # this file's patterns are not server starts
+    texts = {
+        str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+        for p in [
+            *ROOT.glob("tests/*.py"),
+            *ROOT.glob("benchmarks/*.py"),
+            *ROOT.glob("experiments/**/*.py"),
+            *ROOT.glob("features/**/*.py"),
+            ROOT / "README.md",
+            ROOT / "Makefile",
+        ]
+        if p.name != "test_security.py"
+    }  # this file's patterns are not server starts
     hosts = []
     for name, text in texts.items():
         hosts += [(name, m) for m in re.findall(r'"--host",\s*"([^"]+)"', text)]
@@ -151,16 +182,24 @@ def test_credentials_in_the_tracking_uri_stay_out_of_everything_written(tmp_path
     finally:
         stop(server)
     # an unreachable server: the one error line does not echo the credentials either
-    dead = cli("refresh", "--config", str(tmp_path / "config.yaml"), cwd=tmp_path,
-               MLFLOW_TRACKING_URI=f"http://alice:{SECRET}@127.0.0.1:{free_port()}",
-               MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="2")
+    dead = cli(
+        "refresh",
+        "--config",
+        str(tmp_path / "config.yaml"),
+        cwd=tmp_path,
+        MLFLOW_TRACKING_URI=f"http://alice:{SECRET}@127.0.0.1:{free_port()}",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        MLFLOW_HTTP_REQUEST_TIMEOUT="2",
+    )
     assert dead.returncode != 0 and SECRET not in dead.stderr and SECRET not in dead.stdout, dead.stderr
 
 
 def test_redaction_of_user_and_password_in_urls():
     from features.redact import redact_credentials
 
-    assert redact_credentials("API request to http://alice:pw@127.0.0.1:5000/api failed") == \
-        "API request to http://***@127.0.0.1:5000/api failed"
+    assert (
+        redact_credentials("API request to http://alice:pw@127.0.0.1:5000/api failed")
+        == "API request to http://***@127.0.0.1:5000/api failed"
+    )
     assert redact_credentials("https://token@host/x and sqlite:///a/b.db") == "https://***@host/x and sqlite:///a/b.db"
     assert redact_credentials("no url here: a@b") == "no url here: a@b"

@@ -40,7 +40,10 @@ def test_catalog_ids(catalog) -> None:
     }
     assert set(catalog.ids()) == expected
     assert catalog.ids() == sorted(catalog.ids())
-    assert catalog.parts("digital_proxy.balance") == ["copyright_royalties.balance", "telecom_computer_information.balance"]
+    assert catalog.parts("digital_proxy.balance") == [
+        "copyright_royalties.balance",
+        "telecom_computer_information.balance",
+    ]
     assert catalog.label("digital_mof3.balance", "ja").startswith("デジタル関連収支")
 
 
@@ -71,7 +74,9 @@ def test_mof3_2014_matches_sources_md(snap, catalog) -> None:
 def test_mof3_annual_equals_reference_annual_sums(snap, catalog, flow: str) -> None:
     annual = catalog.build(snap, f"digital_mof3.{flow}", freq="YS")
     ref = snap.digital_annual
-    ref = ref[(ref["source_id"] == "DRV_BOJ_BP_M_ANNUAL") & (ref["item"] == "digital_total_mof3") & (ref["flow"] == flow)]
+    ref = ref[
+        (ref["source_id"] == "DRV_BOJ_BP_M_ANNUAL") & (ref["item"] == "digital_total_mof3") & (ref["flow"] == flow)
+    ]
     expected = pd.Series(ref["value"].to_numpy(), index=pd.to_datetime(ref["period"], format="%Y"))
     assert len(expected) == 3  # 2014-2016
     np.testing.assert_allclose(annual.reindex(expected.index).to_numpy(), expected.to_numpy(), atol=3)
@@ -100,7 +105,10 @@ def test_no_partial_sums_and_gaps_kept(snap, catalog) -> None:
     assert quarterly.notna().sum() == len(quarterly) - 1
     yearly = catalog.build(gappy, "digital_mof3.balance", freq="YS")
     assert np.isnan(yearly[pd.Timestamp("2015-01-01")])
-    assert yearly[pd.Timestamp("2014-01-01")] == catalog.build(snap, "digital_mof3.balance", freq="YS")[pd.Timestamp("2014-01-01")]
+    assert (
+        yearly[pd.Timestamp("2014-01-01")]
+        == catalog.build(snap, "digital_mof3.balance", freq="YS")[pd.Timestamp("2014-01-01")]
+    )
 
 
 def test_leading_and_trailing_gaps_are_trimmed(snap, catalog) -> None:
@@ -126,7 +134,9 @@ def test_quarterly_and_annual_only_complete_periods(snap, catalog) -> None:
 
 
 def test_unknown_series(snap, catalog) -> None:
-    with pytest.raises(UnknownSeriesError, match=r"^unknown series 'digital\.nope'; known: copyright_royalties\.balance, "):
+    with pytest.raises(
+        UnknownSeriesError, match=r"^unknown series 'digital\.nope'; known: copyright_royalties\.balance, "
+    ):
         catalog.build(snap, "digital.nope")
 
 
@@ -157,19 +167,43 @@ def test_build_panel(snap, catalog) -> None:
 BASE = "{source: boj_monthly, item: copyright_royalties, flow: balance, label: a, label_ja: b}"
 BAD_CATALOGS = [
     ("unknown top key", f"series:\n  a.balance: {BASE}\nextra: 1\n", "extra: Extra inputs are not permitted"),
-    ("unknown series key", "series:\n  a.balance: {source: boj_monthly, item: copyright_royalties, flow: balance, "
-     "label: a, label_ja: b, colour: red}\n", "series.a.balance.colour: Extra inputs are not permitted"),
-    ("unknown part", f"series:\n  a.balance: {BASE}\n  d.balance: {{sum: [a.balance, zz.balance], label: x, label_ja: y}}\n",
-     "series 'd.balance' sums unknown series 'zz.balance'"),
-    ("cycle", "series:\n  a.x: {sum: [b.x, c.x], label: x, label_ja: y}\n  b.x: {sum: [a.x, c.x], label: x, label_ja: y}\n"
-     f"  c.x: {BASE}\n", "cycle in derived series: a.x -> b.x -> a.x"),
-    ("self reference", f"series:\n  a.x: {{sum: [a.x, c.x], label: x, label_ja: y}}\n  c.x: {BASE}\n",
-     "cycle in derived series: a.x -> a.x"),
-    ("unknown item", "series:\n  a.balance: {source: boj_monthly, item: travel, flow: balance, label: a, label_ja: b}\n",
-     "series.a.balance.item: Input should be"),
-    ("bad flow", "series:\n  a.balance: {source: boj_monthly, item: copyright_royalties, flow: net, label: a, label_ja: b}\n",
-     "series.a.balance.flow: Input should be"),
-    ("duplicate id", f"series:\n  a.balance: {BASE}\n  a.balance: {BASE}\n", "invalid YAML at line 3, column 3: duplicate key 'a.balance'"),
+    (
+        "unknown series key",
+        "series:\n  a.balance: {source: boj_monthly, item: copyright_royalties, flow: balance, "
+        "label: a, label_ja: b, colour: red}\n",
+        "series.a.balance.colour: Extra inputs are not permitted",
+    ),
+    (
+        "unknown part",
+        f"series:\n  a.balance: {BASE}\n  d.balance: {{sum: [a.balance, zz.balance], label: x, label_ja: y}}\n",
+        "series 'd.balance' sums unknown series 'zz.balance'",
+    ),
+    (
+        "cycle",
+        "series:\n  a.x: {sum: [b.x, c.x], label: x, label_ja: y}\n  b.x: {sum: [a.x, c.x], label: x, label_ja: y}\n"
+        f"  c.x: {BASE}\n",
+        "cycle in derived series: a.x -> b.x -> a.x",
+    ),
+    (
+        "self reference",
+        f"series:\n  a.x: {{sum: [a.x, c.x], label: x, label_ja: y}}\n  c.x: {BASE}\n",
+        "cycle in derived series: a.x -> a.x",
+    ),
+    (
+        "unknown item",
+        "series:\n  a.balance: {source: boj_monthly, item: travel, flow: balance, label: a, label_ja: b}\n",
+        "series.a.balance.item: Input should be",
+    ),
+    (
+        "bad flow",
+        "series:\n  a.balance: {source: boj_monthly, item: copyright_royalties, flow: net, label: a, label_ja: b}\n",
+        "series.a.balance.flow: Input should be",
+    ),
+    (
+        "duplicate id",
+        f"series:\n  a.balance: {BASE}\n  a.balance: {BASE}\n",
+        "invalid YAML at line 3, column 3: duplicate key 'a.balance'",
+    ),
     ("invalid yaml", "series: [unclosed\n", "invalid YAML"),
     ("empty file", "", "empty file (expected a 'series:' mapping)"),
     ("not a mapping", "- a\n- b\n", "expected a 'series:' mapping"),

@@ -101,19 +101,37 @@ def test_build_reports_a_bad_input_row_in_one_line(tmp_path: Path) -> None:
 
 
 BAD_ROWS = [  # (line to replace, replacement, expected message after the file name)
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,", "1996-02,BPBP6JYNSN,balance,-47O6.9,",
-     "row 3: not a number (column value, value '-47O6.9')"),
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,", "1996-13,BPBP6JYNSN,balance,-4706.97674216,",
-     "row 3: period must be YYYY-MM (column period, value '1996-13')"),
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,", "1996-01,BPBP6JYNSN,balance,-4706.97674216,",
-     "row 3: duplicate (period, series_code, flow) (columns period, series_code, flow; "
-     "values '1996-01', 'BPBP6JYNSN', 'balance')"),
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,", "1996-02,BP01'BPBP6JYNSN,balance,-4706.97674216,",
-     "row 3: series_code must be a BOJ code"),
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,", "1996-02,BPBP6JYNSN,payments,-4706.97674216,",
-     "row 3: receipts/payments must be >= 0 (column value, value '-4706.97674216')"),
-    ("1996-02,BPBP6JYNSN,balance,-4706.97674216,100m_yen", "1996-02,BPBP6JYNSN,balance,-4706.97674216,yen",
-     "row 3: unit must be one of 100m_yen (column unit, value 'yen')"),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,",
+        "1996-02,BPBP6JYNSN,balance,-47O6.9,",
+        "row 3: not a number (column value, value '-47O6.9')",
+    ),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,",
+        "1996-13,BPBP6JYNSN,balance,-4706.97674216,",
+        "row 3: period must be YYYY-MM (column period, value '1996-13')",
+    ),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,",
+        "1996-01,BPBP6JYNSN,balance,-4706.97674216,",
+        "row 3: duplicate (period, series_code, flow) (columns period, series_code, flow; "
+        "values '1996-01', 'BPBP6JYNSN', 'balance')",
+    ),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,",
+        "1996-02,BP01'BPBP6JYNSN,balance,-4706.97674216,",
+        "row 3: series_code must be a BOJ code",
+    ),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,",
+        "1996-02,BPBP6JYNSN,payments,-4706.97674216,",
+        "row 3: receipts/payments must be >= 0 (column value, value '-4706.97674216')",
+    ),
+    (
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,100m_yen",
+        "1996-02,BPBP6JYNSN,balance,-4706.97674216,yen",
+        "row 3: unit must be one of 100m_yen (column unit, value 'yen')",
+    ),
 ]
 
 
@@ -132,8 +150,11 @@ def test_malformed_row_is_one_line_error(snapshot_copy: Path, old: str, new: str
 
 def test_schema_checks_receipts_minus_payments() -> None:
     rows = pd.DataFrame(
-        [("2026-07", "TESTRECEIPTS", "receipts", "100.5"), ("2026-07", "TESTPAYMENTS", "payments", "50.25"),
-         ("2026-07", "BPBP6JYNSN", "balance", "40.0")],
+        [
+            ("2026-07", "TESTRECEIPTS", "receipts", "100.5"),
+            ("2026-07", "TESTPAYMENTS", "payments", "50.25"),
+            ("2026-07", "BPBP6JYNSN", "balance", "40.0"),
+        ],
         columns=["period", "series_code", "flow", "value"],
     ).assign(unit="100m_yen", source_id=SOURCE_ID, vintage="2026-09-08")
     with pytest.raises(DataValidationError, match=r"^x\.csv: row 4: balance != receipts - payments"):
@@ -144,7 +165,9 @@ def test_schema_checks_receipts_minus_payments() -> None:
 
 def test_file_is_checked_against_sources_and_manifest(snapshot_copy: Path) -> None:
     sources = snapshot_copy / "sources.csv"
-    sources.write_text("\n".join(l for l in sources.read_text().splitlines() if not l.startswith(SOURCE_ID)) + "\n")
+    sources.write_text(
+        "\n".join(line for line in sources.read_text().splitlines() if not line.startswith(SOURCE_ID)) + "\n"
+    )
     with pytest.raises(DataValidationError, match=rf"^{SERVICES_TOTAL_FILE}: row 2: source_id not in sources\.csv"):
         load_snapshot(snapshot_copy)
     shutil.copyfile(DEFAULT_SNAPSHOT_DIR / "sources.csv", sources)
@@ -170,8 +193,9 @@ def test_services_total_monthly(snap) -> None:
     gappy = dataclasses.replace(snap, services_total=st[st["period"] != "2020-05"].reset_index(drop=True))
     g = services_total_monthly(gappy)
     assert len(g) == 367 and np.isnan(g[pd.Timestamp("2020-05-01")]) and g.isna().sum() == 1
-    pd.testing.assert_series_equal(g.drop(pd.Timestamp("2020-05-01")), s.drop(pd.Timestamp("2020-05-01")),
-                                   check_freq=False)
+    pd.testing.assert_series_equal(
+        g.drop(pd.Timestamp("2020-05-01")), s.drop(pd.Timestamp("2020-05-01")), check_freq=False
+    )
 
 
 # --- vintages -------------------------------------------------------------------------------------
@@ -191,8 +215,14 @@ def test_boj_vintage_replaces_the_months_it_covers(tmp_path: Path) -> None:
         ("2026-08", "copyright_royalties", "balance", -900.0, "100m_yen"),
     ]
     store = VintageStore(tmp_path)
-    store.save(Intake(pd.DataFrame(rows, columns=["period", "item", "flow", "value", "unit"]), "boj_api",
-                      "http://127.0.0.1/api/v1/", "2026-11-20T08:50:00+09:00"))
+    store.save(
+        Intake(
+            pd.DataFrame(rows, columns=["period", "item", "flow", "value", "unit"]),
+            "boj_api",
+            "http://127.0.0.1/api/v1/",
+            "2026-11-20T08:50:00+09:00",
+        )
+    )
     info = store.newest()
     snap = select_data(None, tmp_path).snapshot
     st = snap.services_total.set_index("period")
@@ -207,8 +237,14 @@ def test_boj_vintage_replaces_the_months_it_covers(tmp_path: Path) -> None:
     assert len(series) == 368 and series.iloc[-1] == -1234.0 and series.iloc[0] == -5746.35969473
     # A vintage without the services total carries the bundled file over as it is.
     other = tmp_path / "other"
-    VintageStore(other).save(Intake(pd.DataFrame([rows[-1]], columns=["period", "item", "flow", "value", "unit"]),
-                                    "boj_api", "http://127.0.0.1/api/v1/", "2026-11-20T08:50:00+09:00"))
+    VintageStore(other).save(
+        Intake(
+            pd.DataFrame([rows[-1]], columns=["period", "item", "flow", "value", "unit"]),
+            "boj_api",
+            "http://127.0.0.1/api/v1/",
+            "2026-11-20T08:50:00+09:00",
+        )
+    )
     pd.testing.assert_frame_equal(select_data(None, other).snapshot.services_total, bundled.services_total)
 
 

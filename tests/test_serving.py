@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-
 from servers import free_port, kill_now, mlflow_env, start_server, start_tracking_server, stop, tracking_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,9 +25,9 @@ LINEAGE = ("data_sha256", "study_sha256", "config_sha256", "code_version", "reci
 
 def write_config(tmp: Path, models: str = "[seasonal_naive, theta, sarimax]", origins: int = 3) -> Path:
     text = f"""
-    mlruns_dir: {tmp / 'mlruns'}
-    series_catalog: {ROOT / 'configs' / 'series.yaml'}
-    output_dir: {tmp / 'projections'}
+    mlruns_dir: {tmp / "mlruns"}
+    series_catalog: {ROOT / "configs" / "series.yaml"}
+    output_dir: {tmp / "projections"}
     n_jobs: 1
     tracking_retries: 1
     tracking_backoff_seconds: 1
@@ -46,14 +45,21 @@ def write_config(tmp: Path, models: str = "[seasonal_naive, theta, sarimax]", or
 
 
 def cli(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def request_frame() -> pd.DataFrame:
     months = pd.date_range("2017-04-01", periods=6, freq="MS")
-    frame = pd.DataFrame({"unique_id": ["digital_proxy.balance"] * 6 + ["digital_mof3.balance"] * 6,
-                          "ds": list(months) * 2})
+    frame = pd.DataFrame(
+        {"unique_id": ["digital_proxy.balance"] * 6 + ["digital_mof3.balance"] * 6, "ds": list(months) * 2}
+    )
     frame["usdjpy"] = np.r_[np.linspace(110, 120, 6), np.linspace(110, 120, 6)]
     return frame
 
@@ -72,15 +78,39 @@ def test_rest_serving_matches_python_api(tmp_path):
 
     port = free_port()
     server = start_server(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion", "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
-        f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", MLFLOW_TRACKING_URI=uri,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            f"models:/{NAME}@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        f"http://127.0.0.1:{port}/ping",
+        tmp_path / "serve.log",
+        MLFLOW_TRACKING_URI=uri,
     )
     try:
-        body = {"dataframe_split": json.loads(frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_json(orient="split", index=False)),
-                "params": {}}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+        body = {
+            "dataframe_split": json.loads(
+                frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_json(orient="split", index=False)
+            ),
+            "params": {},
+        }
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as response:
             served = pd.DataFrame(json.loads(response.read())["predictions"])
 
@@ -110,8 +140,9 @@ def test_refresh_and_predict_through_a_tracking_server(tmp_path):
         env = mlflow_env(MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
         refresh = cli(["refresh", "--config", str(write_config(tmp_path))], tmp_path, env)
         assert refresh.returncode == 0, refresh.stderr[-2000:]
-        predict = cli(["predict", "--horizon", "4", "--model-uri", f"models:/{NAME}@champion", "--format", "json"],
-                      tmp_path, env)
+        predict = cli(
+            ["predict", "--horizon", "4", "--model-uri", f"models:/{NAME}@champion", "--format", "json"], tmp_path, env
+        )
         assert predict.returncode == 0, predict.stderr[-2000:]
         rows = json.loads(predict.stdout)
         assert len(rows) == 8 and {r["unique_id"] for r in rows} == {"digital_proxy.balance", "digital_mof3.balance"}
@@ -138,7 +169,11 @@ def test_server_killed_mid_refresh_leaves_no_version_without_lineage(tmp_path):
     env = mlflow_env(MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
     refresh = subprocess.Popen(
         [sys.executable, "-m", "experiments.cli", "refresh", "--config", str(write_config(tmp_path, origins=6))],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     client = MlflowClient(f"http://127.0.0.1:{port}")
     try:

@@ -125,8 +125,14 @@ def test_known_figures(snap) -> None:
 
 def test_every_row_has_registered_source_and_vintage(snap) -> None:
     registered = dict(zip(snap.sources["source_id"], snap.sources["vintage"], strict=True))
-    for frame in (snap.boj_monthly, snap.digital_annual, snap.usdjpy, snap.ai_adoption, snap.wdi_annual,
-                  snap.services_total):
+    for frame in (
+        snap.boj_monthly,
+        snap.digital_annual,
+        snap.usdjpy,
+        snap.ai_adoption,
+        snap.wdi_annual,
+        snap.services_total,
+    ):
         assert frame["source_id"].map(registered).eq(frame["vintage"]).all()
     assert registered["BOJ_BP_M_JP_2017"] == "2017-05-26"
     assert registered["FX_FRED_EXJPUS"] == "2025-05-27"
@@ -140,8 +146,17 @@ def test_every_row_has_registered_source_and_vintage(snap) -> None:
 def test_lineage_fields(snap) -> None:
     manifest = (DEFAULT_SNAPSHOT_DIR / MANIFEST).read_bytes()
     assert snap.sha256 == hashlib.sha256(manifest).hexdigest()
-    newest = max(max(f["vintage"]) for f in (snap.boj_monthly, snap.digital_annual, snap.usdjpy,
-                                              snap.ai_adoption, snap.wdi_annual, snap.services_total))
+    newest = max(
+        max(f["vintage"])
+        for f in (
+            snap.boj_monthly,
+            snap.digital_annual,
+            snap.usdjpy,
+            snap.ai_adoption,
+            snap.wdi_annual,
+            snap.services_total,
+        )
+    )
     assert snap.vintage == newest
 
 

@@ -16,8 +16,8 @@ from features.series import build_panel, load_catalog
 from features.snapshot import load_snapshot
 from features.sources.boj_catalogue import CODES_FILE, load_boj_catalogue, load_resolved
 from features.sources.boj_flat import read_boj_flat, write_boj_flat
-from features.sources.file_import import detect_layout, read_input
 from features.sources.figures import COLUMNS
+from features.sources.file_import import detect_layout, read_input
 from features.sources.mof_csv import read_mof_csv
 from features.vintage_snapshot import select_data
 from features.vintages import VintageStore
@@ -59,12 +59,17 @@ def test_layouts_are_detected(catalogue):
 
 
 def test_boj_bulk_file_in_japanese_matches_rows_by_code_and_by_name(catalogue):
-    intake = read_boj_flat((SOURCES / "bp_m_jp.csv").read_bytes(), "bp_m_jp.csv", "2024-07-10", catalogue,
-                           catalogue.verified_codes())
+    intake = read_boj_flat(
+        (SOURCES / "bp_m_jp.csv").read_bytes(), "bp_m_jp.csv", "2024-07-10", catalogue, catalogue.verified_codes()
+    )
     figures = intake.figures
     series = set(figures["item"] + "." + figures["flow"])
-    assert series == {"services_total.balance", "copyright_royalties.receipts", "copyright_royalties.payments",
-                      "copyright_royalties.balance"}
+    assert series == {
+        "services_total.balance",
+        "copyright_royalties.receipts",
+        "copyright_royalties.payments",
+        "copyright_royalties.balance",
+    }
     assert figures["period"].max() == "2024-06"  # the empty future columns 202407, 202408 hold no figure
     assert figure(figures, "copyright_royalties.payments", "2024-03") == 940
     assert intake.details == {"layout": "BOJ bulk BP", "rows_matched": 4, "rows_skipped": 2}  # current account, SA
@@ -72,11 +77,24 @@ def test_boj_bulk_file_in_japanese_matches_rows_by_code_and_by_name(catalogue):
 
 def test_boj_bulk_file_uses_codes_resolved_through_get_metadata(catalogue, tmp_path):
     entry = catalogue.series["copyright_royalties.receipts"]
-    (tmp_path / CODES_FILE).write_text(json.dumps({"codes": {"copyright_royalties.receipts": {
-        "db": "BP01", "code": "TESTCR01", "name_ja": entry.name_ja, "basis": "getMetadata test"}}}), encoding="utf-8")
+    (tmp_path / CODES_FILE).write_text(
+        json.dumps(
+            {
+                "codes": {
+                    "copyright_royalties.receipts": {
+                        "db": "BP01",
+                        "code": "TESTCR01",
+                        "name_ja": entry.name_ja,
+                        "basis": "getMetadata test",
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     codes = load_resolved(tmp_path, catalogue)
     assert codes["copyright_royalties.receipts"].code == "TESTCR01"
-    data = ",,,,202401,202402\nTESTCR01,\"Balance of Payments\",\"Copyright royalties/Credit\",\"100 million Yen\",310,295\n"
+    data = ',,,,202401,202402\nTESTCR01,"Balance of Payments","Copyright royalties/Credit","100 million Yen",310,295\n'
     figures = read_boj_flat(data.encode(), "f.csv", AS_OF, catalogue, codes).figures
     assert list(figures["item"] + "." + figures["flow"]) == ["copyright_royalties.receipts"] * 2
 
@@ -103,8 +121,9 @@ def test_bundled_snapshot_round_trips_through_the_bulk_layout(tmp_path, capsys):
         bundled.boj_monthly[["ds", *COLUMNS]].reset_index(drop=True),
     )
     catalog = load_catalog(ROOT / "configs" / "series.yaml")
-    pd.testing.assert_frame_equal(build_panel(selection.snapshot, catalog, catalog.ids()),
-                                  build_panel(bundled, catalog, catalog.ids()))
+    pd.testing.assert_frame_equal(
+        build_panel(selection.snapshot, catalog, catalog.ids()), build_panel(bundled, catalog, catalog.ids())
+    )
 
 
 def test_validate_checks_a_file_and_stores_nothing(tmp_path, capsys):

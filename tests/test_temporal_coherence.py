@@ -24,7 +24,7 @@ def _random_paths(seed: int):
 
 
 def _sums(path: np.ndarray, windows) -> np.ndarray:
-    return np.array([path[first:first + months].sum() for first, months in windows])
+    return np.array([path[first : first + months].sum() for first, months in windows])
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from estimator_checks import assert_params_stored_verbatim
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from forecast.errors import NotFittedError
 from forecast.temporal.base import OUTPUT_COLUMNS
@@ -29,11 +28,8 @@ END = pd.Timestamp("2019-12-01")
 LAST_FIGURE = pd.Timestamp("2018-06-01")  # the 2018H1 total
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_blas_thread():
-    # default BLAS threading makes the small state-space fits ten times slower
-    with threadpool_limits(1):
-        yield
+# The module's fitted models are built under it too: conftest.one_blas_thread is module-scoped.
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +118,10 @@ def test_every_figure_is_reproduced(fitted, prediction, windows):
     assert list(sums.columns) == OUTPUT_COLUMNS
     pd.testing.assert_index_equal(sums.index, windows.index)
     np.testing.assert_allclose(sums["mean"].to_numpy(), windows["value"].to_numpy(), atol=0.5)
-    expected = [months.reindex(pd.date_range(s, periods=m, freq="MS")).sum()
-                for s, m in zip(windows["start"], windows["months"])]
+    expected = [
+        months.reindex(pd.date_range(s, periods=m, freq="MS")).sum()
+        for s, m in zip(windows["start"], windows["months"])
+    ]
     np.testing.assert_allclose(sums["mean"].to_numpy(), expected, rtol=1e-9, atol=1e-6)
 
 
@@ -145,8 +143,9 @@ def test_forecast_uncertainty_grows_with_the_horizon(fitted, prediction):
     year_on = sd.to_numpy()[12:] / sd.to_numpy()[:6]
     assert (year_on >= 1 - 1e-6).all()
     # sums: the next calendar year is wider than the second half of this one
-    ahead = fitted.predict_windows(pd.DataFrame({"start": pd.to_datetime(["2018-07-01", "2019-01-01", "2019-07-01"]),
-                                                 "months": [6, 6, 6]}))
+    ahead = fitted.predict_windows(
+        pd.DataFrame({"start": pd.to_datetime(["2018-07-01", "2019-01-01", "2019-07-01"]), "months": [6, 6, 6]})
+    )
     assert ahead["sd"].is_monotonic_increasing
     assert ahead["sd"].iloc[-1] > ahead["sd"].iloc[0]
 

@@ -68,7 +68,6 @@ def test_none_when_data_are_too_short():
 def test_factors_on_maps_calendar_months():
     factors = np.arange(1.0, 13.0)
     grid = pd.date_range("2020-03-01", periods=14, freq="MS")
-    np.testing.assert_array_equal(factors_on(grid, factors),
-                                  [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4])
+    np.testing.assert_array_equal(factors_on(grid, factors), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4])
     np.testing.assert_array_equal(factors_on(grid, None), np.ones(14))
     np.testing.assert_array_equal(factors_on(grid, tuple(factors)), factors_on(grid, factors))

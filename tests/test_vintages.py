@@ -38,7 +38,7 @@ def test_same_file_twice_is_one_vintage_written_once_and_read_only(tmp_path, cap
     first, second = capsys.readouterr().out.splitlines()
     store = VintageStore(tmp_path)
     [info] = store.list()
-    assert first.startswith(f"new vintage {info.id}") and second.startswith(f"no new vintage: the same figures")
+    assert first.startswith(f"new vintage {info.id}") and second.startswith("no new vintage: the same figures")
     assert info.as_of == "2024-05-10T00:00:00+00:00" and info.source == "mof_csv" and info.figures == 210
     files = [p for p in (tmp_path / info.id).rglob("*") if p.is_file()]
     assert {p.name for p in files} == {"figures.csv", "vintage.json", "mof_6s-2-4.csv"}
@@ -76,9 +76,13 @@ def test_revised_file_is_a_second_vintage_and_diff_lists_exactly_the_revised_fig
 def test_diff_through_the_real_cli(tmp_path):
     import_mof(ORIGINAL, tmp_path, "2024-05-10")
     import_mof(REVISED, tmp_path, "2024-06-10")
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "data", "diff", "--format", "csv",
-                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "data", "diff", "--format", "csv", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr
     revised = pd.read_csv(io.StringIO(proc.stdout))
     assert set(zip(revised["series"], revised["period"])) == set(REVISIONS)
@@ -151,15 +155,18 @@ def save(tmp_path: Path, rows: list[tuple], as_of: str = "2026-11-20T08:50:00+09
 
 def test_overlay_replaces_whole_item_months_and_keeps_the_rest(tmp_path):
     bundled = load_snapshot()
-    store = save(tmp_path, [
-        ("2017-03", "copyright_royalties", "receipts", 500.0, "100m_yen"),
-        ("2017-03", "copyright_royalties", "payments", 900.0, "100m_yen"),
-        ("2017-03", "copyright_royalties", "balance", -400.0, "100m_yen"),
-        ("2017-02", "telecom_computer_information", "balance", -1000.0, "100m_yen"),  # balance only
-        ("2017-04", "copyright_royalties", "balance", -410.0, "100m_yen"),  # extends the series
-        ("2017-03", "transport", "balance", -5.0, "100m_yen"),  # not a snapshot item: kept, not used
-        ("2026-05", "usdjpy", "average", 150.5, "JPY_per_USD"),
-    ])
+    store = save(
+        tmp_path,
+        [
+            ("2017-03", "copyright_royalties", "receipts", 500.0, "100m_yen"),
+            ("2017-03", "copyright_royalties", "payments", 900.0, "100m_yen"),
+            ("2017-03", "copyright_royalties", "balance", -400.0, "100m_yen"),
+            ("2017-02", "telecom_computer_information", "balance", -1000.0, "100m_yen"),  # balance only
+            ("2017-04", "copyright_royalties", "balance", -410.0, "100m_yen"),  # extends the series
+            ("2017-03", "transport", "balance", -5.0, "100m_yen"),  # not a snapshot item: kept, not used
+            ("2026-05", "usdjpy", "average", 150.5, "JPY_per_USD"),
+        ],
+    )
     info = store.newest()
     selection = select_data(None, tmp_path)
     snap = selection.snapshot
@@ -169,12 +176,14 @@ def test_overlay_replaces_whole_item_months_and_keeps_the_rest(tmp_path):
     assert monthly.loc[("copyright_royalties", "2017-03", "payments"), "source_id"] == info.source_id
     assert monthly.loc[("copyright_royalties", "2017-03", "payments"), "vintage"] == "2026-11-20"
     # A vintage with only the balance of an item-month replaces all of that item-month.
-    tci = snap.boj_monthly[(snap.boj_monthly["item"] == "telecom_computer_information")
-                           & (snap.boj_monthly["period"] == "2017-02")]
+    tci = snap.boj_monthly[
+        (snap.boj_monthly["item"] == "telecom_computer_information") & (snap.boj_monthly["period"] == "2017-02")
+    ]
     assert list(tci["flow"]) == ["balance"] and tci["value"].iloc[0] == -1000.0
     # Everything else is the bundled figure, with its own lineage.
     untouched = bundled.boj_monthly.set_index(["item", "period", "flow"]).drop(
-        [("copyright_royalties", "2017-03", f) for f in FLOWS] + [("telecom_computer_information", "2017-02", f) for f in FLOWS]
+        [("copyright_royalties", "2017-03", f) for f in FLOWS]
+        + [("telecom_computer_information", "2017-02", f) for f in FLOWS]
     )
     pd.testing.assert_frame_equal(monthly.loc[untouched.index], untouched)
     assert "transport" not in set(snap.boj_monthly["item"])
@@ -186,11 +195,14 @@ def test_overlay_replaces_whole_item_months_and_keeps_the_rest(tmp_path):
 
 def test_store_refuses_figures_that_break_the_rules(tmp_path):
     with pytest.raises(DataValidationError, match="balance != receipts - payments"):
-        save(tmp_path, [
-            ("2017-03", "copyright_royalties", "receipts", 500.0, "100m_yen"),
-            ("2017-03", "copyright_royalties", "payments", 900.0, "100m_yen"),
-            ("2017-03", "copyright_royalties", "balance", -100.0, "100m_yen"),
-        ])
+        save(
+            tmp_path,
+            [
+                ("2017-03", "copyright_royalties", "receipts", 500.0, "100m_yen"),
+                ("2017-03", "copyright_royalties", "payments", 900.0, "100m_yen"),
+                ("2017-03", "copyright_royalties", "balance", -100.0, "100m_yen"),
+            ],
+        )
     assert VintageStore(tmp_path).list() == [] and not list(tmp_path.glob("*/figures.csv"))
 
 

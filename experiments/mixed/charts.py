@@ -23,16 +23,22 @@ def paths_chart_png(paths: pd.DataFrame, totals: dict[str, pd.DataFrame], labels
         est = rows[rows["kind"] == "estimate"]
         fc = rows[rows["kind"] == "forecast"]
         ax.fill_between(fc.index, fc["yhat_lo_95"], fc["yhat_hi_95"], color="tab:blue", alpha=0.12, lw=0)
-        ax.fill_between(fc.index, fc["yhat_lo_80"], fc["yhat_hi_80"], color="tab:blue", alpha=0.25, lw=0,
-                        label="forecast 80/95%")
+        ax.fill_between(
+            fc.index, fc["yhat_lo_80"], fc["yhat_hi_80"], color="tab:blue", alpha=0.25, lw=0, label="forecast 80/95%"
+        )
         ax.plot(fc.index, fc["yhat"], color="tab:blue", lw=1.2, label="forecast")
         ax.fill_between(est.index, est["yhat_lo_80"], est["yhat_hi_80"], color="tab:orange", alpha=0.2, lw=0)
         ax.plot(est.index, est["yhat"], color="tab:orange", lw=1.0, ls="--", label="estimate (80%)")
         ax.plot(pub.index, pub["yhat"], "o", color="black", ms=2.5, label="published month")
         for i, (_, w) in enumerate(totals.get(uid, pd.DataFrame()).iterrows()):
             span = pd.date_range(w["start"], periods=int(w["months"]), freq="MS")
-            ax.plot([span[0], span[-1]], [w["value"] / w["months"]] * 2, color="tab:red", lw=2.2,
-                    label="published total / months" if i == 0 else None)
+            ax.plot(
+                [span[0], span[-1]],
+                [w["value"] / w["months"]] * 2,
+                color="tab:red",
+                lw=2.2,
+                label="published total / months" if i == 0 else None,
+            )
         ax.set_title(f"{uid}: {labels.get(uid, uid)}", fontsize=10)
         ax.set_ylabel("100 million yen per month")
         ax.grid(alpha=0.3)

@@ -6,21 +6,18 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import IdentityConfig
+from features.yaml_settings import StrictSettings
 
 Approach = Literal["state_space", "chow_lin"]
 Indicator = Literal["usdjpy", "services_total", "services_total_12m", "wdi_ip_payments"]
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EvidenceConfig(_Strict):
+class EvidenceConfig(StrictSettings):
     """Leakage-free evidence. ``hide``: months whose monthly figures are hidden (their totals
     stay) to score the reconstruction; ``origins``: data through each year (figures published
     by March of the next year), scored on the next year's published totals."""
@@ -32,7 +29,7 @@ class EvidenceConfig(_Strict):
     calibrate: bool = True  # widen intervals by the conformal factor of the origin errors when coverage is short
 
 
-class MixedStudyConfig(_Strict):
+class MixedStudyConfig(StrictSettings):
     name: str = Field(min_length=1, pattern=NAME_PATTERN)
     registered_model: str = Field(min_length=1, pattern=NAME_PATTERN)
     # the annual catalogue that names each target's monthly series and published item/flow
@@ -56,11 +53,13 @@ class MixedStudyConfig(_Strict):
         return values
 
     @model_validator(mode="after")
-    def _consistent(self) -> "MixedStudyConfig":
+    def _consistent(self) -> MixedStudyConfig:
         if self.default_approach not in self.approaches:
             raise ValueError("default_approach must be one of approaches")
         if self.identity is not None:
-            outside = [u for u in [self.identity.lhs, *self.identity.plus, *self.identity.minus] if u not in self.targets]
+            outside = [
+                u for u in [self.identity.lhs, *self.identity.plus, *self.identity.minus] if u not in self.targets
+            ]
             if outside:
                 raise ValueError(f"identity names '{outside[0]}', which is not a target")
         stray = set(self.profile_series) - set(self.targets)
@@ -74,9 +73,10 @@ class MixedStudyConfig(_Strict):
     def end(self) -> pd.Timestamp:
         return pd.Period(self.projection_end, "M").to_timestamp()
 
-    def resolve(self, base: Path) -> "MixedStudyConfig":
+    def resolve(self, base: Path) -> MixedStudyConfig:
         def absolute(p: Path | None) -> Path | None:
             return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
-        return self.model_copy(update={"series_catalog": absolute(self.series_catalog),
-                                       "scenarios_dir": absolute(self.scenarios_dir)})
+        return self.model_copy(
+            update={"series_catalog": absolute(self.series_catalog), "scenarios_dir": absolute(self.scenarios_dir)}
+        )

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.mixed.config import MixedStudyConfig
 from experiments.levers import Lever, check_levers
+from experiments.mixed.config import MixedStudyConfig
+from experiments.mixed.figures import figure_windows, monthly_provenance
 from experiments.scenarios import Scenario, load_scenarios, scenario_files, scenario_levers
 from features.annual import DEFAULT_ANNUAL_CATALOG_PATH, AnnualCatalog, load_annual_catalog
 from features.errors import ConfigError
 from features.exog import services_total_monthly, usdjpy_monthly
-from experiments.mixed.figures import figure_windows, monthly_provenance
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
 from forecast.temporal.profile import seasonal_factors
@@ -62,20 +62,28 @@ class MixedData:
         ``publication_month`` of the next year (monthly BOJ figures through December ``year``:
         the file's one vintage postdates them, so its months count as pseudo-real-time)."""
         as_of = pd.Timestamp(f"{year + 1}-{publication_month:02d}-01") + pd.offsets.MonthEnd(0)
-        return figure_windows(self.snapshot, self.catalog, uid, as_of=as_of,
-                              months_until=pd.Timestamp(f"{year}-12-01"), **self._built(uid))
+        return figure_windows(
+            self.snapshot,
+            self.catalog,
+            uid,
+            as_of=as_of,
+            months_until=pd.Timestamp(f"{year}-12-01"),
+            **self._built(uid),
+        )
 
     def hidden_windows(self, uid: str, first: str, last: str) -> pd.DataFrame:
-        return figure_windows(self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)),
-                              **self._built(uid))
+        return figure_windows(
+            self.snapshot, self.catalog, uid, hide_months=(pd.Timestamp(first), pd.Timestamp(last)), **self._built(uid)
+        )
 
     def totals(self, uid: str) -> pd.DataFrame:
         """Every published total of ``uid`` (monthly figures left out, so none is redundant)."""
         far = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-01"))
         return figure_windows(self.snapshot, self.catalog, uid, hide_months=far, **self._built(uid))
 
-    def indicator_frame(self, names: list[str], first: pd.Timestamp, last: pd.Timestamp,
-                        as_of: pd.Timestamp | None = None) -> pd.DataFrame | None:
+    def indicator_frame(
+        self, names: list[str], first: pd.Timestamp, last: pd.Timestamp, as_of: pd.Timestamp | None = None
+    ) -> pd.DataFrame | None:
         """Monthly indicator values from ``first`` to ``last``: as known at ``as_of`` (default:
         everything published), then the last known value carried forward (a random walk's
         forecast). Nothing is filled inside the published span."""
@@ -111,7 +119,9 @@ class MixedData:
             starts.append(self.indicators[base].first_valid_index() + pd.DateOffset(months=window - 1))
         return max(starts) if starts else None
 
-    def profile(self, study: MixedStudyConfig, uid: str, before: pd.Timestamp | None = None) -> tuple[float, ...] | None:
+    def profile(
+        self, study: MixedStudyConfig, uid: str, before: pd.Timestamp | None = None
+    ) -> tuple[float, ...] | None:
         """Seasonal factors from the target's profile series (months before ``before``), for fits
         whose own monthly figures are too few; ``None`` when there is none or it cannot give one."""
         name = study.profile_series.get(uid)
@@ -139,10 +149,12 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
     catalog = load_annual_catalog(study.series_catalog, monthly_catalog)
     for name in study.profile_series.values():
         monthly_catalog.spec(name)  # unknown ids fail here
-    indicators = {"usdjpy": usdjpy_monthly(snapshot), "services_total": services_total_monthly(snapshot),
-                  "wdi_ip_payments": annual_as_monthly_step(catalog.build(snapshot, "wdi_ip_charges.payments").values)}
-    files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH,
-             *scenario_files(study.scenarios_dir)]
+    indicators = {
+        "usdjpy": usdjpy_monthly(snapshot),
+        "services_total": services_total_monthly(snapshot),
+        "wdi_ip_payments": annual_as_monthly_step(catalog.build(snapshot, "wdi_ip_charges.payments").values),
+    }
+    files = [study.series_catalog or DEFAULT_ANNUAL_CATALOG_PATH, *scenario_files(study.scenarios_dir)]
     payload = study.model_dump_json() + "".join(Path(f).read_text(encoding="utf-8") for f in files)
     data = MixedData(snapshot, catalog, {}, indicators, {}, hashlib.sha256(payload.encode()).hexdigest())
     for uid in study.targets:  # also fills the per-target cache that the evidence tasks carry along
@@ -157,7 +169,8 @@ def prepare_mixed(snapshot: Snapshot, monthly_catalog: SeriesCatalog, study: Mix
         for overlay in scenario.overlays:
             stray = set(overlay.targets) - set(study.targets)
             if stray:
-                raise ConfigError(f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
-                                  f"which study '{study.name}' does not project")
+                raise ConfigError(
+                    f"scenario '{scenario.name}': overlay '{overlay.name}' names '{sorted(stray)[0]}', "
+                    f"which study '{study.name}' does not project"
+                )
     return data
-

@@ -42,6 +42,7 @@ def monthly_scale(data: MixedData, uid: str) -> float:
 
 # ---- disaggregation --------------------------------------------------------------------------------
 
+
 def _hide_task(data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant) -> pd.DataFrame:
     ev = study.evidence
     windows = data.hidden_windows(uid, ev.hide_first, ev.hide_last)
@@ -81,12 +82,26 @@ def _validation_task(data: MixedData, study: MixedStudyConfig, uid: str, variant
     block = series[series.index >= first]
     for year, part in block.groupby(block.index.year):
         if len(part) == 12:
-            rows.append({"start": pd.Timestamp(f"{year}-01-01"), "months": 12, "value": float(part.sum()),
-                         "sd": rounding_sd(1.0)})
+            rows.append(
+                {
+                    "start": pd.Timestamp(f"{year}-01-01"),
+                    "months": 12,
+                    "value": float(part.sum()),
+                    "sd": rounding_sd(1.0),
+                }
+            )
     windows = check_windows(pd.DataFrame(rows))
     with threadpool_limits(1):
-        model, X = fit_variant(data, study, uid, variant, windows, last, profile_before=first,
-                               factors=None if factors is None else tuple(factors))
+        model, X = fit_variant(
+            data,
+            study,
+            uid,
+            variant,
+            windows,
+            last,
+            profile_before=first,
+            factors=None if factors is None else tuple(factors),
+        )
         out = model.predict(last, X).loc[first:last]
     err = (out["mean"] - block.reindex(out.index)).abs()
     scale = float((series - series.shift(12)).abs().mean())
@@ -99,8 +114,9 @@ def _split_rows(data: MixedData, study: MixedStudyConfig, uid: str) -> pd.DataFr
     first = pd.Timestamp(f"{ev.hide_first}-01")
     factors = data.profile(study, uid, before=first)
     totals = data.totals(uid)
-    totals = totals[(totals["kind"] == "A") & (totals["start"] >= first)
-                    & (totals["end"] <= pd.Timestamp(f"{ev.hide_last}-01"))]
+    totals = totals[
+        (totals["kind"] == "A") & (totals["start"] >= first) & (totals["end"] <= pd.Timestamp(f"{ev.hide_last}-01"))
+    ]
     rows = []
     for start, value in zip(totals["start"], totals["value"]):
         grid = pd.date_range(start, periods=12, freq="MS", name="ds")
@@ -115,35 +131,61 @@ def disaggregation_table(data: MixedData, study: MixedStudyConfig, hidden: pd.Da
     ev = study.evidence
     frames = [hidden] + [_split_rows(data, study, uid) for uid in study.targets]
     rows = pd.concat([f for f in frames if len(f)]).rename_axis("ds").reset_index()
-    rows = rows[(rows["ds"] >= pd.Timestamp(f"{ev.hide_first}-01")) & (rows["ds"] <= pd.Timestamp(f"{ev.hide_last}-01"))]
+    rows = rows[
+        (rows["ds"] >= pd.Timestamp(f"{ev.hide_first}-01")) & (rows["ds"] <= pd.Timestamp(f"{ev.hide_last}-01"))
+    ]
     out = []
     for uid, group in rows.groupby("unique_id"):
         months = data.windows[uid]
-        real = pd.Series(months.loc[months["months"] == 1, "value"].to_numpy(),
-                         index=pd.DatetimeIndex(months.loc[months["months"] == 1, "start"]))
+        real = pd.Series(
+            months.loc[months["months"] == 1, "value"].to_numpy(),
+            index=pd.DatetimeIndex(months.loc[months["months"] == 1, "start"]),
+        )
         scale = monthly_scale(data, uid)
         for method, part in group.groupby("method"):
             y = part["ds"].map(real)
             err = (part["mean"] - y).abs()
-            inside = (part["lo_80"] <= y) & (y <= part["hi_80"]) if "lo_80" in part and part["lo_80"].notna().all() else None
-            out.append({"unique_id": uid, "method": method, "months": int(y.notna().sum()),
-                        "mase": float(err.mean() / scale), "mae": float(err.mean()),
-                        "coverage_80": float(inside.mean()) if inside is not None else np.nan})
-    table = pd.DataFrame(out).merge(hidden.attrs.get("validation", pd.DataFrame(columns=["unique_id", "method",
-                                    "validation_mase"])), on=["unique_id", "method"], how="left")
+            inside = (
+                (part["lo_80"] <= y) & (y <= part["hi_80"]) if "lo_80" in part and part["lo_80"].notna().all() else None
+            )
+            out.append(
+                {
+                    "unique_id": uid,
+                    "method": method,
+                    "months": int(y.notna().sum()),
+                    "mase": float(err.mean() / scale),
+                    "mae": float(err.mean()),
+                    "coverage_80": float(inside.mean()) if inside is not None else np.nan,
+                }
+            )
+    table = pd.DataFrame(out).merge(
+        hidden.attrs.get("validation", pd.DataFrame(columns=["unique_id", "method", "validation_mase"])),
+        on=["unique_id", "method"],
+        how="left",
+    )
     return table.sort_values(["unique_id", "mase"], ignore_index=True)
 
 
 # ---- origins ----------------------------------------------------------------------------------------
 
-def _origin_task(data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant, year: int,
-                 targets: pd.DataFrame) -> pd.DataFrame:
+
+def _origin_task(
+    data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant, year: int, targets: pd.DataFrame
+) -> pd.DataFrame:
     ev = study.evidence
     windows = data.windows_at(uid, year, ev.publication_month)
     as_of = pd.Timestamp(f"{year + 1}-{ev.publication_month:02d}-01") + pd.offsets.MonthEnd(0)
     with threadpool_limits(1):
-        model, X = fit_variant(data, study, uid, variant, windows, targets["end"].max(), as_of=as_of,
-                               profile_before=pd.Timestamp(f"{year + 1}-01-01"))
+        model, X = fit_variant(
+            data,
+            study,
+            uid,
+            variant,
+            windows,
+            targets["end"].max(),
+            as_of=as_of,
+            profile_before=pd.Timestamp(f"{year + 1}-01-01"),
+        )
         pred = model.predict_windows(targets[["start", "months"]], X)
     out = targets[["label", "kind", "start", "months", "value"]].rename(columns={"value": "y"}).reset_index(drop=True)
     return pd.concat([out, pred.reset_index(drop=True)], axis=1).assign(unique_id=uid, method=variant.name, origin=year)
@@ -180,14 +222,27 @@ def _benchmarks(data: MixedData, study: MixedStudyConfig, uid: str, totals: pd.D
             horizon = t["start"].year - last
             share = t["months"] / 12.0
             for method, value in (("naive", annual[last]), ("drift", annual[last] + slope * horizon)):
-                rows.append({"label": t["label"], "kind": t["kind"], "start": t["start"], "months": t["months"],
-                             "y": t["value"], "mean": value * share, "unique_id": uid, "method": method,
-                             "origin": year})
+                rows.append(
+                    {
+                        "label": t["label"],
+                        "kind": t["kind"],
+                        "start": t["start"],
+                        "months": t["months"],
+                        "y": t["value"],
+                        "mean": value * share,
+                        "unique_id": uid,
+                        "method": method,
+                        "origin": year,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | None = None,
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_evidence(
+    data: MixedData,
+    study: MixedStudyConfig,
+    executor: Executor | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rebuilt hidden months of every variant, origin forecasts of every variant and benchmark);
     the fits run on ``executor`` (the refresh's: joblib workers or a Dask cluster; default here)."""
     tasks, kinds = [], []
@@ -208,11 +263,16 @@ def run_evidence(data: MixedData, study: MixedStudyConfig, executor: Executor | 
     results = (executor or JoblibExecutor(1)).run(tasks)
     hidden = pd.concat([r for r, k in zip(results, kinds) if k == "hide"])
     validation = [r for r, k in zip(results, kinds) if k == "validation"]
-    hidden.attrs["validation"] = pd.concat(validation, ignore_index=True) if validation else pd.DataFrame(
-        columns=["unique_id", "method", "validation_mase"])
-    origins = pd.concat([r for r, k in zip(results, kinds) if k == "origin"]
-                        + [_benchmarks(data, study, uid, totals_of[uid]) for uid in study.targets],
-                        ignore_index=True)
+    hidden.attrs["validation"] = (
+        pd.concat(validation, ignore_index=True)
+        if validation
+        else pd.DataFrame(columns=["unique_id", "method", "validation_mase"])
+    )
+    origins = pd.concat(
+        [r for r, k in zip(results, kinds) if k == "origin"]
+        + [_benchmarks(data, study, uid, totals_of[uid]) for uid in study.targets],
+        ignore_index=True,
+    )
     return hidden, with_errors(data, origins)
 
 
@@ -226,14 +286,17 @@ def with_errors(data: MixedData, rows: pd.DataFrame) -> pd.DataFrame:
 
 # ---- selection, coverage and calibration ------------------------------------------------------------
 
+
 def origin_scores(origins: pd.DataFrame) -> pd.DataFrame:
     """Per target and method: totals scored, mean scaled error, coverage of the intervals."""
     g = origins.groupby(["unique_id", "method"])
-    out = pd.DataFrame({
-        "totals": g.size(),
-        "mean_scaled_error": g["scaled_error"].mean(),
-        "mean_abs_error": g["error"].apply(lambda e: e.abs().mean()),
-    })
+    out = pd.DataFrame(
+        {
+            "totals": g.size(),
+            "mean_scaled_error": g["scaled_error"].mean(),
+            "mean_abs_error": g["error"].apply(lambda e: e.abs().mean()),
+        }
+    )
     has_sd = origins["sd"].notna() if "sd" in origins else pd.Series(False, index=origins.index)
     inside80 = (origins["y"] - origins["mean"]).abs() <= Z80 * origins["sd"]
     inside95 = (origins["y"] - origins["mean"]).abs() <= Z95 * origins["sd"]
@@ -250,8 +313,9 @@ def select_variants(study: MixedStudyConfig, scores: pd.DataFrame, min_totals: i
     for uid in study.targets:
         names = {v.name for v in study_variants(study, uid)}
         rows = scores[(scores["unique_id"] == uid) & scores["method"].isin(names) & (scores["totals"] >= min_totals)]
-        chosen[uid] = (rows.sort_values(["mean_scaled_error", "method"]).iloc[0]["method"] if len(rows)
-                       else study.default_approach)
+        chosen[uid] = (
+            rows.sort_values(["mean_scaled_error", "method"]).iloc[0]["method"] if len(rows) else study.default_approach
+        )
     return chosen
 
 
@@ -262,24 +326,33 @@ def select_estimators(study: MixedStudyConfig, disaggregation: pd.DataFrame) -> 
     chosen = {}
     for uid in study.targets:
         names = {v.name for v in study_variants(study, uid)}
-        rows = disaggregation[(disaggregation["unique_id"] == uid) & disaggregation["method"].isin(names)
-                              & disaggregation["validation_mase"].notna()]
-        chosen[uid] = (rows.sort_values(["validation_mase", "method"]).iloc[0]["method"] if len(rows)
-                       else study.default_approach)
+        rows = disaggregation[
+            (disaggregation["unique_id"] == uid)
+            & disaggregation["method"].isin(names)
+            & disaggregation["validation_mase"].notna()
+        ]
+        chosen[uid] = (
+            rows.sort_values(["validation_mase", "method"]).iloc[0]["method"] if len(rows) else study.default_approach
+        )
     return chosen
 
 
-def hidden_factors(data: MixedData, study: MixedStudyConfig, hidden: pd.DataFrame,
-                   estimators: dict[str, str]) -> dict[str, float]:
+def hidden_factors(
+    data: MixedData, study: MixedStudyConfig, hidden: pd.DataFrame, estimators: dict[str, str]
+) -> dict[str, float]:
     """Per target: the conformal factor of the estimator's rebuilt hidden months (|error| / sd)."""
     ev = study.evidence
     out = {}
     for uid, name in estimators.items():
         part = hidden[(hidden["unique_id"] == uid) & (hidden["method"] == name)]
-        part = part[(part.index >= pd.Timestamp(f"{ev.hide_first}-01")) & (part.index <= pd.Timestamp(f"{ev.hide_last}-01"))]
+        part = part[
+            (part.index >= pd.Timestamp(f"{ev.hide_first}-01")) & (part.index <= pd.Timestamp(f"{ev.hide_last}-01"))
+        ]
         months = data.windows[uid]
-        real = pd.Series(months.loc[months["months"] == 1, "value"].to_numpy(),
-                         index=pd.DatetimeIndex(months.loc[months["months"] == 1, "start"]))
+        real = pd.Series(
+            months.loc[months["months"] == 1, "value"].to_numpy(),
+            index=pd.DatetimeIndex(months.loc[months["months"] == 1, "start"]),
+        )
         ratios = ((part["mean"] - real.reindex(part.index)).abs() / part["sd"]).to_numpy()
         out[uid] = conformal_factor(ratios)
     return out
@@ -308,9 +381,19 @@ def calibration(origins: pd.DataFrame, selected: dict[str, str]) -> tuple[pd.Dat
         part = rows[rows["origin"] == year]
         factor = conformal_factor(rows.loc[rows["origin"] < year, "ratio"].to_numpy())
         for _, r in part.iterrows():
-            table.append({"origin": int(year), "unique_id": r["unique_id"], "label": r["label"], "y": r["y"],
-                          "mean": r["mean"], "sd": r["sd"], "factor": factor,
-                          "inside_80": r["ratio"] <= Z80, "inside_95": r["ratio"] <= Z95,
-                          "inside_80_calibrated": r["ratio"] <= Z80 * factor,
-                          "inside_95_calibrated": r["ratio"] <= Z95 * factor})
+            table.append(
+                {
+                    "origin": int(year),
+                    "unique_id": r["unique_id"],
+                    "label": r["label"],
+                    "y": r["y"],
+                    "mean": r["mean"],
+                    "sd": r["sd"],
+                    "factor": factor,
+                    "inside_80": r["ratio"] <= Z80,
+                    "inside_95": r["ratio"] <= Z95,
+                    "inside_80_calibrated": r["ratio"] <= Z80 * factor,
+                    "inside_95_calibrated": r["ratio"] <= Z95 * factor,
+                }
+            )
     return pd.DataFrame(table), conformal_factor(rows["ratio"].to_numpy())

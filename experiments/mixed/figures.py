@@ -21,7 +21,7 @@ import pandas as pd
 
 from features.annual import AnnualCatalog, OfficialSeries
 from features.errors import ConfigError
-from features.series import SeriesCatalog
+from features.series import BaseSeries, SeriesCatalog
 from features.snapshot import Snapshot
 from forecast.temporal.windows import check_windows, redundant, rounding_sd
 
@@ -56,11 +56,16 @@ def rounding_step(value: float, exact: bool) -> float:
     return step
 
 
-def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
-                   as_of: pd.Timestamp | None = None, months_until: pd.Timestamp | None = None,
-                   hide_months: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-                   monthly: pd.Series | None = None,
-                   provenance: dict[pd.Timestamp, tuple[str, str]] | None = None) -> pd.DataFrame:
+def figure_windows(
+    snapshot: Snapshot,
+    catalog: AnnualCatalog,
+    target: str,
+    as_of: pd.Timestamp | None = None,
+    months_until: pd.Timestamp | None = None,
+    hide_months: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    monthly: pd.Series | None = None,
+    provenance: dict[pd.Timestamp, tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """The windows of ``target`` (columns :data:`WINDOW_FRAME_COLUMNS`), validated and sorted.
 
     ``months_until``: monthly figures after this month are left out (pseudo-real-time origins
@@ -71,7 +76,9 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
     """
     spec = catalog.spec(target)
     if not isinstance(spec, OfficialSeries) or spec.monthly is None:
-        raise ConfigError(f"series '{target}' has no monthly and published figures to combine (kind official with monthly)")
+        raise ConfigError(
+            f"series '{target}' has no monthly and published figures to combine (kind official with monthly)"
+        )
     exact_sources = set(dict(catalog.tiers).get(EXACT_TIER, []))
     rows = []
     monthly = (catalog.monthly.build(snapshot, spec.monthly) if monthly is None else monthly).dropna()
@@ -87,8 +94,18 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
         provenance = monthly_provenance(snapshot, catalog.monthly, spec.monthly)
     for ds, value in monthly.items():
         source, month_vintage = provenance.get(ds, ("monthly:" + spec.monthly, vintage))
-        rows.append({"label": f"{ds:%Y-%m}", "kind": "M", "start": ds, "months": 1, "value": float(value),
-                     "sd": rounding_sd(1.0), "source_id": source, "vintage": month_vintage})
+        rows.append(
+            {
+                "label": f"{ds:%Y-%m}",
+                "kind": "M",
+                "start": ds,
+                "months": 1,
+                "value": float(value),
+                "sd": rounding_sd(1.0),
+                "source_id": source,
+                "vintage": month_vintage,
+            }
+        )
 
     published = snapshot.digital_annual
     published = published[(published["item"] == spec.item) & (published["flow"] == spec.flow)]
@@ -99,9 +116,18 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
             start, months = period_window(str(row["period"]), str(frequency))
             value = float(row["value"])
             step = rounding_step(value, row["source_id"] in exact_sources)
-            rows.append({"label": str(row["period"]), "kind": str(frequency), "start": start, "months": months,
-                         "value": value, "sd": rounding_sd(step), "source_id": row["source_id"],
-                         "vintage": row["vintage"]})
+            rows.append(
+                {
+                    "label": str(row["period"]),
+                    "kind": str(frequency),
+                    "start": start,
+                    "months": months,
+                    "value": value,
+                    "sd": rounding_sd(step),
+                    "source_id": row["source_id"],
+                    "vintage": row["vintage"],
+                }
+            )
     if not rows:
         return pd.DataFrame(columns=[*WINDOW_FRAME_COLUMNS, "end"])
     frame = pd.DataFrame(rows)
@@ -119,7 +145,9 @@ def figure_windows(snapshot: Snapshot, catalog: AnnualCatalog, target: str,
     return out[[*WINDOW_FRAME_COLUMNS, "end"]].reset_index(drop=True)
 
 
-def monthly_provenance(snapshot: Snapshot, monthly: SeriesCatalog, series_id: str) -> dict[pd.Timestamp, tuple[str, str]]:
+def monthly_provenance(
+    snapshot: Snapshot, monthly: SeriesCatalog, series_id: str
+) -> dict[pd.Timestamp, tuple[str, str]]:
     """Per month of a catalogue series: the source ids of its parts' figures (joined with '+' when
     they differ) and the newest of their vintages, so months from a fetched vintage and months of
     the bundled file are told apart."""
@@ -130,10 +158,14 @@ def monthly_provenance(snapshot: Snapshot, monthly: SeriesCatalog, series_id: st
         if parts:
             stack.extend(parts)
         else:
-            bases.append(monthly.spec(sid))
+            spec = monthly.spec(sid)
+            assert isinstance(spec, BaseSeries)  # a series without parts is a base series
+            bases.append(spec)
     frame = snapshot.boj_monthly
     keys = {(b.item, b.flow) for b in bases}
     rows = frame[[(i, f) in keys for i, f in zip(frame["item"], frame["flow"])]]
     vintage = rows.groupby("ds")["vintage"].max()
-    sources = rows.drop_duplicates(["ds", "source_id"]).sort_values("source_id").groupby("ds")["source_id"].agg("+".join)
+    sources = (
+        rows.drop_duplicates(["ds", "source_id"]).sort_values("source_id").groupby("ds")["source_id"].agg("+".join)
+    )
     return {pd.Timestamp(ds): (sources[ds], str(vintage[ds])) for ds in vintage.index}

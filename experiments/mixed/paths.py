@@ -30,10 +30,32 @@ from experiments.scenarios import BASELINE, Scenario, resolve_levers
 from forecast.temporal.base import Z80, Z95
 from forecast.temporal.coherence import coherent_paths
 
-PATH_COLUMNS = ["scenario", "unique_id", "ds", "kind", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
-                "yhat_hi_95", "yhat_base", "overlay", "model", "source"]
-TOTALS_CHECK_COLUMNS = ["unique_id", "label", "kind", "value", "sum_of_months", "difference", "rounding_half_step",
-                        "source_id", "within_rounding"]
+PATH_COLUMNS = [
+    "scenario",
+    "unique_id",
+    "ds",
+    "kind",
+    "yhat",
+    "yhat_lo_80",
+    "yhat_hi_80",
+    "yhat_lo_95",
+    "yhat_hi_95",
+    "yhat_base",
+    "overlay",
+    "model",
+    "source",
+]
+TOTALS_CHECK_COLUMNS = [
+    "unique_id",
+    "label",
+    "kind",
+    "value",
+    "sum_of_months",
+    "difference",
+    "rounding_half_step",
+    "source_id",
+    "within_rounding",
+]
 BOUNDS = {"yhat_lo_80": -Z80, "yhat_hi_80": Z80, "yhat_lo_95": -Z95, "yhat_hi_95": Z95}
 
 
@@ -49,8 +71,14 @@ def _smoothed(data: MixedData, study: MixedStudyConfig, uid: str, name: str) -> 
     return model.predict(study.end, X)[["mean", "sd"]]
 
 
-def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str], estimators: dict[str, str],
-              factor: float, estimate_factors: dict[str, float]) -> FittedPaths:
+def fit_paths(
+    data: MixedData,
+    study: MixedStudyConfig,
+    selected: dict[str, str],
+    estimators: dict[str, str],
+    factor: float,
+    estimate_factors: dict[str, float],
+) -> FittedPaths:
     """``selected``: the variant per target whose months after the last figure are the forecast
     (chosen on the origins); ``estimators``: the one whose months under the totals are the
     estimates (chosen on the hidden months). Both reproduce every total; the forecast variant
@@ -62,13 +90,18 @@ def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str]
         forecast = _smoothed(data, study, uid, selected[uid])
         estimate = forecast if estimators[uid] == selected[uid] else _smoothed(data, study, uid, estimators[uid])
         ahead = forecast.index > last_figure
-        frame = pd.DataFrame({
-            "ds": forecast.index,
-            "mean": np.where(ahead, forecast["mean"], estimate["mean"].reindex(forecast.index)),
-            "sd": np.where(ahead, forecast["sd"] * factor,
-                           estimate["sd"].reindex(forecast.index) * estimate_factors.get(uid, 1.0)),
-            "model": np.where(ahead, selected[uid], estimators[uid]),
-        })
+        frame = pd.DataFrame(
+            {
+                "ds": forecast.index,
+                "mean": np.where(ahead, forecast["mean"], estimate["mean"].reindex(forecast.index)),
+                "sd": np.where(
+                    ahead,
+                    forecast["sd"] * factor,
+                    estimate["sd"].reindex(forecast.index) * estimate_factors.get(uid, 1.0),
+                ),
+                "model": np.where(ahead, selected[uid], estimators[uid]),
+            }
+        )
         months = data.windows[uid][data.windows[uid]["months"] == 1]
         frame["figure"] = frame["ds"].map(dict(zip(months["start"], months["value"])))
         frame["source"] = frame["ds"].map(dict(zip(months["start"], months["source_id"]))).fillna("")
@@ -78,7 +111,7 @@ def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str]
     if study.identity is not None:
         _make_coherent(data, study, frames)
     rows = []
-    for uid, frame in frames.items():
+    for frame in frames.values():
         published = frame["kind"] == "published"
         yhat = np.where(published, frame["figure"], frame["mean"])
         sd = np.where(published, 0.0, frame["sd"])
@@ -93,9 +126,12 @@ def fit_paths(data: MixedData, study: MixedStudyConfig, selected: dict[str, str]
 
 def _make_coherent(data: MixedData, study: MixedStudyConfig, frames: dict[str, pd.DataFrame]) -> None:
     """The identity in every month after the last month all targets publish; totals kept."""
+    assert study.identity is not None  # only called for a study with an identity
     identity = study.identity.identity()
     published_all = set.intersection(*(set(f.loc[f["kind"] == "published", "ds"]) for f in frames.values()))
-    first = (max(published_all) + pd.DateOffset(months=1)) if published_all else max(f["ds"].min() for f in frames.values())
+    first = (
+        (max(published_all) + pd.DateOffset(months=1)) if published_all else max(f["ds"].min() for f in frames.values())
+    )
     last = min(f["ds"].max() for f in frames.values())
     span = pd.date_range(first, last, freq="MS")
     position = {ts: i for i, ts in enumerate(span)}
@@ -106,7 +142,9 @@ def _make_coherent(data: MixedData, study: MixedStudyConfig, frames: dict[str, p
         variances[uid] = part["sd"].to_numpy() ** 2
         w = data.windows[uid]
         w = w[(w["months"] > 1) & (w["start"] >= first) & (w["end"] <= last)]
-        keep[uid] = [(position[pd.Timestamp(s)], int(m), float(v)) for s, m, v in zip(w["start"], w["months"], w["value"])]
+        keep[uid] = [
+            (position[pd.Timestamp(s)], int(m), float(v)) for s, m, v in zip(w["start"], w["months"], w["value"])
+        ]
     adjusted = coherent_paths(means, variances, identity, keep)
     for uid, values in adjusted.items():
         frame = frames[uid]
@@ -126,10 +164,19 @@ def totals_check(data: MixedData, study: MixedStudyConfig, baseline: pd.DataFram
             total = float(path.reindex(span).sum())
             # the figure's rounding step: sd = step / sqrt(12)
             half_step = float(w["sd"]) * np.sqrt(12.0) / 2.0
-            out.append({"unique_id": uid, "label": w["label"], "kind": w["kind"], "value": float(w["value"]),
-                        "sum_of_months": total, "difference": total - float(w["value"]),
-                        "rounding_half_step": half_step, "source_id": w["source_id"],
-                        "within_rounding": abs(total - float(w["value"])) <= max(half_step, 0.5) + 1e-6})
+            out.append(
+                {
+                    "unique_id": uid,
+                    "label": w["label"],
+                    "kind": w["kind"],
+                    "value": float(w["value"]),
+                    "sum_of_months": total,
+                    "difference": total - float(w["value"]),
+                    "rounding_half_step": half_step,
+                    "source_id": w["source_id"],
+                    "within_rounding": abs(total - float(w["value"])) <= max(half_step, 0.5) + 1e-6,
+                }
+            )
     return pd.DataFrame(out, columns=TOTALS_CHECK_COLUMNS)
 
 

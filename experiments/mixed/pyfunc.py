@@ -15,8 +15,7 @@ from mlflow.pyfunc import PythonModel, PythonModelContext
 from experiments.projection import ProjectionRequestError, expand_request
 from experiments.scenarios import UnknownScenarioError
 
-SERVED_COLUMNS = ["scenario", "unique_id", "ds", "kind", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
-                  "yhat_hi_95"]
+SERVED_COLUMNS = ["scenario", "unique_id", "ds", "kind", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 
 def serve_paths(paths: pd.DataFrame, request: pd.DataFrame, scenario: str | None) -> pd.DataFrame:
@@ -31,8 +30,9 @@ def serve_paths(paths: pd.DataFrame, request: pd.DataFrame, scenario: str | None
     if out["yhat"].isna().any():
         bad = out[out["yhat"].isna()].iloc[0]
         first, last = table["ds"].min(), table["ds"].max()
-        raise ProjectionRequestError(f"no path for {bad['unique_id']} in {bad['ds']:%Y-%m}; "
-                                     f"the model serves {first:%Y-%m}..{last:%Y-%m}")
+        raise ProjectionRequestError(
+            f"no path for {bad['unique_id']} in {bad['ds']:%Y-%m}; the model serves {first:%Y-%m}..{last:%Y-%m}"
+        )
     return out.assign(scenario=scenario)[SERVED_COLUMNS]
 
 
@@ -41,7 +41,9 @@ class MixedFrequencyPaths(PythonModel):
         paths = pd.read_csv(context.artifacts["paths"], parse_dates=["ds"])
         self.paths = paths
 
-    def predict(self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         return serve_paths(self.paths, model_input, (params or {}).get("scenario"))
 
 

@@ -28,7 +28,7 @@ class Variant:
         return "+".join([self.approach, *self.indicators])
 
     @classmethod
-    def parse(cls, name: str) -> "Variant":
+    def parse(cls, name: str) -> Variant:
         approach, *indicators = name.split("+")
         return cls(approach, tuple(indicators))
 
@@ -41,10 +41,17 @@ def study_variants(study: MixedStudyConfig, uid: str) -> list[Variant]:
     return plain + [Variant(a, (i,)) for a in study.approaches for i in study.indicators]
 
 
-def fit_variant(data: MixedData, study: MixedStudyConfig, uid: str, variant: Variant, windows: pd.DataFrame,
-                end: pd.Timestamp, as_of: pd.Timestamp | None = None,
-                profile_before: pd.Timestamp | None = None,
-                factors: tuple[float, ...] | None = None) -> tuple[MixedFrequencyModel, pd.DataFrame | None]:
+def fit_variant(
+    data: MixedData,
+    study: MixedStudyConfig,
+    uid: str,
+    variant: Variant,
+    windows: pd.DataFrame,
+    end: pd.Timestamp,
+    as_of: pd.Timestamp | None = None,
+    profile_before: pd.Timestamp | None = None,
+    factors: tuple[float, ...] | None = None,
+) -> tuple[MixedFrequencyModel, pd.DataFrame | None]:
     """The variant fitted on ``windows``, and its indicator frame (known at ``as_of``) to ``end``.
     ``factors``: the seasonal factors to use (default: the target's own months when they are
     enough, else its profile series' months before ``profile_before``)."""
@@ -52,8 +59,9 @@ def fit_variant(data: MixedData, study: MixedStudyConfig, uid: str, variant: Var
         factors = data.profile(study, uid, profile_before)
     model = APPROACHES[variant.approach](seasonal_factors=factors)
     first = pd.Timestamp(windows["start"].min())
-    X = data.indicator_frame(list(variant.indicators), first, max(pd.Timestamp(end), pd.Timestamp(windows["end"].max())),
-                             as_of)
-    fit_X = None if X is None else X.loc[:pd.Timestamp(windows["end"].max())]
+    X = data.indicator_frame(
+        list(variant.indicators), first, max(pd.Timestamp(end), pd.Timestamp(windows["end"].max())), as_of
+    )
+    fit_X = None if X is None else X.loc[: pd.Timestamp(windows["end"].max())]
     model.fit(windows, fit_X)
     return model, X

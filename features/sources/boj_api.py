@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from features.sources.boj_response import (
-    BojSeries, Envelope, MetadataRow, data_series, metadata_rows, parse_envelope, raise_for_status,
+    BojSeries,
+    Envelope,
+    MetadataRow,
+    data_series,
+    metadata_rows,
+    parse_envelope,
+    raise_for_status,
 )
 from features.sources.errors import BojResponseError, SourceError, SourceUnavailableError
 
@@ -36,8 +42,16 @@ CREDIT = (
 MAX_CODES = 250
 MAX_LAYERS = 5  # LAYER1..LAYER5 in getMetadata
 # Request frequency word -> the FREQUENCY the response writes (weekly: WEEKLY(MONDAY) ... WEEKLY(SUNDAY)).
-FREQUENCIES = {"CY": "ANNUAL", "FY": "ANNUAL(MAR)", "CH": "SEMIANNUAL", "FH": "SEMIANNUAL(SEP)",
-               "Q": "QUARTERLY", "M": "MONTHLY", "W": "WEEKLY", "D": "DAILY"}
+FREQUENCIES = {
+    "CY": "ANNUAL",
+    "FY": "ANNUAL(MAR)",
+    "CH": "SEMIANNUAL",
+    "FH": "SEMIANNUAL(SEP)",
+    "Q": "QUARTERLY",
+    "M": "MONTHLY",
+    "W": "WEEKLY",
+    "D": "DAILY",
+}
 USER_AGENT = "digital-deficit (BOJ API client; https://www.stat-search.boj.or.jp/)"
 Format = Literal["json", "csv"]
 Lang = Literal["jp", "en"]
@@ -105,9 +119,7 @@ def frequency_word(frequency: str) -> str:
     """The request's frequency word in capitals (the API takes either case)."""
     word = frequency.strip().upper()
     if word not in FREQUENCIES:
-        raise SourceError(
-            f"BOJ API getDataLayer: unknown frequency {frequency!r} (one of {', '.join(FREQUENCIES)})"
-        )
+        raise SourceError(f"BOJ API getDataLayer: unknown frequency {frequency!r} (one of {', '.join(FREQUENCIES)})")
     return word
 
 
@@ -137,8 +149,14 @@ class BojApiClient:
     # --- public calls ----------------------------------------------------------------------
 
     def get_data_code(
-        self, db: str, codes: list[str], *, start: str | None = None, end: str | None = None,
-        fmt: Format = "json", lang: Lang = "jp",
+        self,
+        db: str,
+        codes: list[str],
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        fmt: Format = "json",
+        lang: Lang = "jp",
     ) -> DataCodeResult:
         """Every page of every chunk of <= 250 codes, series in request order."""
         codes = plain_codes(db, codes)
@@ -146,9 +164,15 @@ class BojApiClient:
         responses: list[RawResponse] = []
         date = ""
         for offset in range(0, len(codes), MAX_CODES):
-            chunk = codes[offset: offset + MAX_CODES]
-            params = {"db": db, "code": ",".join(chunk), "format": fmt, "lang": lang,
-                      "startDate": start, "endDate": end}
+            chunk = codes[offset : offset + MAX_CODES]
+            params = {
+                "db": db,
+                "code": ",".join(chunk),
+                "format": fmt,
+                "lang": lang,
+                "startDate": start,
+                "endDate": end,
+            }
             # NEXTPOSITION is a 1-based index into the codes requested: it stays within them.
             chunk_date = self._collect("getDataCode", params, db, lang, chunk, len(chunk), series, responses)
             date = date or chunk_date
@@ -158,15 +182,29 @@ class BojApiClient:
         return DataCodeResult([series[c] for c in codes if c in series], responses, date)
 
     def get_data_layer(
-        self, db: str, frequency: str, layer: str, *, start: str | None = None, end: str | None = None,
-        fmt: Format = "json", lang: Lang = "jp",
+        self,
+        db: str,
+        frequency: str,
+        layer: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        fmt: Format = "json",
+        lang: Lang = "jp",
     ) -> DataCodeResult:
         """Every series of one frequency under a layer path, in the order the pages list them."""
         word, path = frequency_word(frequency), layer_path(layer)
         if not db.strip():
             raise SourceError("BOJ API getDataLayer: no database given")
-        params = {"db": db, "frequency": word, "layer": path, "format": fmt, "lang": lang,
-                  "startDate": start, "endDate": end}
+        params = {
+            "db": db,
+            "frequency": word,
+            "layer": path,
+            "format": fmt,
+            "lang": lang,
+            "startDate": start,
+            "endDate": end,
+        }
         series: dict[str, BojSeries] = {}
         responses: list[RawResponse] = []
         # NEXTPOSITION here numbers the database's series as a whole: it only has to move forward.
@@ -182,15 +220,23 @@ class BojApiClient:
 
     def get_metadata(self, db: str, *, fmt: Format = "json", lang: Lang = "jp") -> MetadataResult:
         what = f"BOJ API getMetadata {db}"
-        env, raw = self._call("getMetadata", {"db": db, "format": fmt, "lang": lang}, what, lang, None,
-                              f"getMetadata-{db}.{fmt}")
+        env, raw = self._call(
+            "getMetadata", {"db": db, "format": fmt, "lang": lang}, what, lang, None, f"getMetadata-{db}.{fmt}"
+        )
         return MetadataResult(metadata_rows(env, what, lang), raw, env.date)
 
     # --- paging ----------------------------------------------------------------------------
 
     def _collect(
-        self, endpoint: str, params: dict, db: str, lang: str, codes: list[str] | None, last: int | None,
-        series: dict[str, BojSeries], responses: list[RawResponse],
+        self,
+        endpoint: str,
+        params: dict,
+        db: str,
+        lang: str,
+        codes: list[str] | None,
+        last: int | None,
+        series: dict[str, BojSeries],
+        responses: list[RawResponse],
     ) -> str:
         """Every page of one request (NEXTPOSITION -> startPosition until null) into ``series``, merged
         by code, and ``responses``; returns the DATE of the first page. ``last``: highest valid NEXTPOSITION."""
@@ -199,12 +245,19 @@ class BojApiClient:
         while True:
             page = len(responses) + 1
             what = f"BOJ API {endpoint} {db} (page {page})"
-            env, raw = self._call(endpoint, {**params, "startPosition": position}, what, lang, codes,
-                                  f"{endpoint}-{db}-{page}.{params['format']}")
+            env, raw = self._call(
+                endpoint,
+                {**params, "startPosition": position},
+                what,
+                lang,
+                codes,
+                f"{endpoint}-{db}-{page}.{params['format']}",
+            )
             nxt = env.next_position
             if nxt is not None and not ((position or 1) < nxt and (last is None or nxt <= last)):
-                bound = (f"within the {last} codes requested" if last is not None
-                         else f"past startPosition {position or 1}")
+                bound = (
+                    f"within the {last} codes requested" if last is not None else f"past startPosition {position or 1}"
+                )
                 raise BojResponseError(f"{what}: malformed response: NEXTPOSITION {nxt} does not advance {bound}")
             responses.append(raw)
             date = date or env.date
@@ -274,8 +327,15 @@ def _merge(old: BojSeries | None, new: BojSeries, what: str) -> BojSeries:
         return new
     if set(old.dates) & set(new.dates):
         raise BojResponseError(f"{what}: malformed response: series {new.code} repeats dates across pages")
-    return BojSeries(old.code, old.name, old.unit, old.frequency, old.dates + new.dates,
-                     old.values + new.values, old.places + new.places)
+    return BojSeries(
+        old.code,
+        old.name,
+        old.unit,
+        old.frequency,
+        old.dates + new.dates,
+        old.values + new.values,
+        old.places + new.places,
+    )
 
 
 def _host(url: str) -> str:

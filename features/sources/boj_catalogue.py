@@ -12,7 +12,7 @@ import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -50,7 +50,7 @@ class Entry(_Strict):
     verified: bool = False
 
     @model_validator(mode="after")
-    def _verified_has_code(self) -> "Entry":
+    def _verified_has_code(self) -> Entry:
         if self.verified and not self.code:
             raise ValueError("a verified entry needs its code")
         return self
@@ -61,7 +61,7 @@ class CatalogueFile(_Strict):
     series: dict[Literal[SERIES_IDS], Entry] = Field(min_length=1)  # type: ignore[valid-type]
 
     @model_validator(mode="after")
-    def _known_databases(self) -> "CatalogueFile":
+    def _known_databases(self) -> CatalogueFile:
         for sid, entry in self.series.items():
             if entry.db not in self.databases:
                 raise ValueError(f"series {sid} names database {entry.db}, which is not under 'databases'")
@@ -110,7 +110,8 @@ class BojCatalogue:
     def verified_codes(self) -> dict[str, ResolvedCode]:
         return {
             sid: ResolvedCode(sid, e.db, e.code, e.name_ja, "catalogue (verified)")
-            for sid, e in self.series.items() if e.verified and e.code
+            for sid, e in self.series.items()
+            if e.verified and e.code
         }
 
     def export_code(self, series_id: str) -> str:
@@ -173,7 +174,9 @@ def _match(sid: str, entry: Entry, rows: list[MetadataRow], date: str, catalogue
             "set its `code:` and `verified: true` once checked"
         )
     if len(hits) > 1:
-        raise SourceError(f"{where}: several {entry.db} series named '{entry.name_ja}' ({', '.join(h.code for h in hits)}); set `code:`")
+        raise SourceError(
+            f"{where}: several {entry.db} series named '{entry.name_ja}' ({', '.join(h.code for h in hits)}); set `code:`"
+        )
     if entry.code and entry.code != hits[0].code:
         raise SourceError(
             f"{where}: candidate code {entry.code} is not the series named '{entry.name_ja}' "
@@ -183,10 +186,12 @@ def _match(sid: str, entry: Entry, rows: list[MetadataRow], date: str, catalogue
 
 
 def _save_resolved(data_dir: Path, codes: dict[str, ResolvedCode]) -> None:
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     payload = {
         "written_at": stamp,
-        "codes": {sid: {"db": c.db, "code": c.code, "name_ja": c.name_ja, "basis": c.basis}
-                  for sid, c in sorted(codes.items())},
+        "codes": {
+            sid: {"db": c.db, "code": c.code, "name_ja": c.name_ja, "basis": c.basis}
+            for sid, c in sorted(codes.items())
+        },
     }
     write_text_atomic(Path(data_dir) / CODES_FILE, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

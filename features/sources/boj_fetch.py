@@ -70,7 +70,9 @@ def fetch_boj(client: BojApiClient, catalogue: BojCatalogue, data_dir: Path) -> 
     figures = validate_figures(frame, SOURCE, as_of_month(as_of))
     details = {
         "credit": CREDIT,
-        "codes": {sid: {"db": c.db, "code": c.code, "name_ja": c.name_ja, "basis": c.basis} for sid, c in codes.items()},
+        "codes": {
+            sid: {"db": c.db, "code": c.code, "name_ja": c.name_ja, "basis": c.basis} for sid, c in codes.items()
+        },
     }
     return Intake(figures, "boj_api", client.base_url, as_of, raw, details)
 

@@ -17,7 +17,13 @@ import pandas as pd
 from features.errors import DataValidationError
 from features.sources.boj_catalogue import BojCatalogue, ResolvedCode
 from features.sources.figures import (
-    COLUMNS, FX_ITEM, format_value, is_missing, month_of, series_ids, validate_figures,
+    COLUMNS,
+    FX_ITEM,
+    format_value,
+    is_missing,
+    month_of,
+    series_ids,
+    validate_figures,
 )
 from features.sources.intake import Intake, as_of_month
 from features.sources.text import csv_rows, decode
@@ -52,9 +58,11 @@ def read_boj_flat(
     records: list[tuple[str, ...]] = []
     matched, skipped = 0, []
     for row in lines:
-        extra = [c for c in row.cells[len(header.cells):] if c.strip()]
+        extra = [c for c in row.cells[len(header.cells) :] if c.strip()]
         if extra:
-            raise DataValidationError(f"{name}: row {row.line}: {len(row.cells)} cells, the header has {len(header.cells)}")
+            raise DataValidationError(
+                f"{name}: row {row.line}: {len(row.cells)} cells, the header has {len(header.cells)}"
+            )
         code = row.cell(0)
         sid = by_code.get(code) or (code if code in catalogue.series else None) or catalogue.by_name(row.cell(2))
         if sid is None or catalogue.series[sid].db != DB:
@@ -101,6 +109,11 @@ def write_boj_flat(figures: pd.DataFrame, catalogue: BojCatalogue) -> bytes:
         values = dict(zip(rows["period"], rows["value"]))
         entry = catalogue.series[sid]
         cells = [format_value(values[m.strftime("%Y-%m")]) if m.strftime("%Y-%m") in values else "" for m in months]
-        label = [catalogue.export_code(sid), _quoted(DB_TITLE), _quoted(entry.name_en or entry.name_ja), _quoted(UNIT_TEXT)]
+        label = [
+            catalogue.export_code(sid),
+            _quoted(DB_TITLE),
+            _quoted(entry.name_en or entry.name_ja),
+            _quoted(UNIT_TEXT),
+        ]
         lines.append(",".join(label + cells))
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -113,8 +113,14 @@ def _json_envelope(body: bytes, what: str) -> Envelope:
     results = doc.get("RESULTSET") or []
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         raise BojResponseError(f"{what}: malformed response: RESULTSET is not a list of objects")
-    return Envelope(doc["STATUS"], doc["MESSAGEID"], _one_line(doc.get("MESSAGE", "")), str(doc.get("DATE") or ""),
-                    next_position, results)
+    return Envelope(
+        doc["STATUS"],
+        doc["MESSAGEID"],
+        _one_line(doc.get("MESSAGE", "")),
+        str(doc.get("DATE") or ""),
+        next_position,
+        results,
+    )
 
 
 def _csv_envelope(body: bytes, what: str, lang: str) -> Envelope:
@@ -144,14 +150,22 @@ def _csv_envelope(body: bytes, what: str, lang: str) -> Envelope:
         raise BojResponseError(f"{what}: malformed response: unreadable CSV ({_one_line(err)})") from None
     status, message_id = meta.get("STATUS", ""), meta.get("MESSAGEID", "")
     if not status.isdigit() or not message_id:
-        raise BojResponseError(f"{what}: malformed response: neither JSON nor the documented CSV (no STATUS/MESSAGEID lines)")
+        raise BojResponseError(
+            f"{what}: malformed response: neither JSON nor the documented CSV (no STATUS/MESSAGEID lines)"
+        )
     next_text = meta.get("NEXTPOSITION", "").strip()
     if next_text and not next_text.isdigit():
         raise BojResponseError(f"{what}: malformed response: NEXTPOSITION {next_text!r} is not an integer")
     if int(status) == 200 and message_id == OK and header is None:
         raise BojResponseError(f"{what}: malformed response: CSV without the SERIES_CODE header line")
-    return Envelope(int(status), message_id, _one_line(meta.get("MESSAGE", "")), meta.get("DATE", ""),
-                    int(next_text) if next_text else None, results)
+    return Envelope(
+        int(status),
+        message_id,
+        _one_line(meta.get("MESSAGE", "")),
+        meta.get("DATE", ""),
+        int(next_text) if next_text else None,
+        results,
+    )
 
 
 def raise_for_status(env: Envelope, what: str, codes: list[str] | None = None) -> None:
@@ -198,11 +212,17 @@ def data_series(env: Envelope, what: str, lang: str) -> list[BojSeries]:
                 f"{what}: malformed response: series {code}: SURVEY_DATES and VALUES are not lists of equal length"
             )
         dates_text = tuple(str(d) for d in dates)
-        out.append(BojSeries(
-            code=code, name=_lang_key(item, "NAME_OF_TIME_SERIES", lang), unit=_lang_key(item, "UNIT", lang),
-            frequency=str(item.get("FREQUENCY") or ""), dates=dates_text,
-            values=tuple(_value_text(v) for v in figures), places=tuple(f"series {code}, {d}" for d in dates_text),
-        ))
+        out.append(
+            BojSeries(
+                code=code,
+                name=_lang_key(item, "NAME_OF_TIME_SERIES", lang),
+                unit=_lang_key(item, "UNIT", lang),
+                frequency=str(item.get("FREQUENCY") or ""),
+                dates=dates_text,
+                values=tuple(_value_text(v) for v in figures),
+                places=tuple(f"series {code}, {d}" for d in dates_text),
+            )
+        )
     return out
 
 
@@ -217,13 +237,19 @@ def _csv_series(rows: list[dict], what: str, lang: str) -> list[BojSeries]:
     out = []
     for code, items in grouped.items():
         first = items[0]
-        out.append(BojSeries(
-            code=code, name=_lang_key(first, "NAME_OF_TIME_SERIES", lang), unit=_lang_key(first, "UNIT", lang),
-            frequency=first["FREQUENCY"].strip(), dates=tuple(r["SURVEY_DATES"].strip() for r in items),
-            values=tuple(None if (r["VALUES"] or "").strip().lower() in ("", "null") else r["VALUES"].strip()
-                         for r in items),
-            places=tuple(f"row {r['_line']}" for r in items),
-        ))
+        out.append(
+            BojSeries(
+                code=code,
+                name=_lang_key(first, "NAME_OF_TIME_SERIES", lang),
+                unit=_lang_key(first, "UNIT", lang),
+                frequency=first["FREQUENCY"].strip(),
+                dates=tuple(r["SURVEY_DATES"].strip() for r in items),
+                values=tuple(
+                    None if (r["VALUES"] or "").strip().lower() in ("", "null") else r["VALUES"].strip() for r in items
+                ),
+                places=tuple(f"row {r['_line']}" for r in items),
+            )
+        )
     return out
 
 
@@ -236,6 +262,12 @@ def metadata_rows(env: Envelope, what: str, lang: str) -> list[MetadataRow]:
             raise BojResponseError(f"{what}: malformed response: metadata item {i} has a non-text SERIES_CODE")
         if not code or not code.strip():
             continue
-        out.append(MetadataRow(code.strip(), _lang_key(item, "NAME_OF_TIME_SERIES", lang),
-                               _lang_key(item, "UNIT", lang), str(item.get("FREQUENCY") or "").strip()))
+        out.append(
+            MetadataRow(
+                code.strip(),
+                _lang_key(item, "NAME_OF_TIME_SERIES", lang),
+                _lang_key(item, "UNIT", lang),
+                str(item.get("FREQUENCY") or "").strip(),
+            )
+        )
     return out

@@ -40,8 +40,13 @@ RULE_FLOW = f"flow must be one of {'|'.join(ALL_FLOWS)}, and '{FX_FLOW}' only fo
 
 # The cell each frame-wide rule is about (shown in the message); column rules show their column.
 _SUBJECT = {
-    RULE_DUPLICATE: "period", RULE_GAP: "period", RULE_UNIT: "unit", RULE_FLOW: "flow",
-    RULE_NEGATIVE: "value", RULE_FX: "value", RULE_BALANCE: "value",
+    RULE_DUPLICATE: "period",
+    RULE_GAP: "period",
+    RULE_UNIT: "unit",
+    RULE_FLOW: "flow",
+    RULE_NEGATIVE: "value",
+    RULE_FX: "value",
+    RULE_BALANCE: "value",
 }
 
 
@@ -119,10 +124,13 @@ def figures_schema(as_of_month: str) -> pa.DataFrameSchema:
 
     return pa.DataFrameSchema(
         {
-            "period": pa.Column(str, [
-                pa.Check.str_matches(MONTH_PATTERN, error=RULE_FREQUENCY),
-                pa.Check(not_future, error=f"future period (after the as-of month {as_of_month})"),
-            ]),
+            "period": pa.Column(
+                str,
+                [
+                    pa.Check.str_matches(MONTH_PATTERN, error=RULE_FREQUENCY),
+                    pa.Check(not_future, error=f"future period (after the as-of month {as_of_month})"),
+                ],
+            ),
             "item": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$", error="item must be a snake_case id")),
             "flow": pa.Column(str, pa.Check.isin(list(ALL_FLOWS), error=RULE_FLOW)),
             "value": pa.Column(float, pa.Check(_finite, error="not a finite number"), coerce=True),

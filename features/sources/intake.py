@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -28,7 +28,7 @@ class Intake:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def parse_as_of(text: str) -> str:
@@ -38,7 +38,7 @@ def parse_as_of(text: str) -> str:
     except ValueError:
         raise DataValidationError(f"as-of {text!r} is not an ISO date (YYYY-MM-DD) or date-time") from None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     return stamp.isoformat(timespec="seconds")
 
 
@@ -47,7 +47,7 @@ def user_as_of(text: str | None) -> str:
     if not text:
         return now_iso()
     stamp = parse_as_of(text)
-    if datetime.fromisoformat(stamp) > datetime.now(timezone.utc):
+    if datetime.fromisoformat(stamp) > datetime.now(UTC):
         raise DataValidationError(f"as-of {text!r} is in the future; give the date the file was published")
     return stamp
 

@@ -72,7 +72,9 @@ def _check_unit(header: list[Row], name: str) -> None:
     for line, text in texts:
         other = OTHER_UNITS.search(text)
         if other:
-            raise DataValidationError(f"{name}: row {line}: unit mismatch: header states {other.group(0)}, expected 億円")
+            raise DataValidationError(
+                f"{name}: row {line}: unit mismatch: header states {other.group(0)}, expected 億円"
+            )
     raise DataValidationError(f"{name}: unit mismatch: the header rows state no unit (expected 億円)")
 
 
@@ -127,15 +129,13 @@ def _figures(rows: list[Row], name: str) -> pd.DataFrame:
             raise DataValidationError(f"{name}: row {row.line}: era year {first} is {era}, but the row is in {year}")
         english = _norm(row.cell(3)).lower()
         if english and not english.startswith(MONTHS_EN[number - 1]):
-            raise DataValidationError(
-                f"{name}: row {row.line}: month labels disagree ({month_ja} vs {row.cell(3)!r})"
-            )
+            raise DataValidationError(f"{name}: row {row.line}: month labels disagree ({month_ja} vs {row.cell(3)!r})")
         cells = row.cells[FIRST_VALUE:]
         if len(cells) < len(ITEMS):
             raise DataValidationError(
                 f"{name}: row {row.line}: {len(cells)} value columns, the 6s-2-4 layout has {len(ITEMS)}"
             )
-        extra = [i for i, c in enumerate(cells[len(ITEMS):], start=FIRST_VALUE + len(ITEMS) + 1) if c.strip()]
+        extra = [i for i, c in enumerate(cells[len(ITEMS) :], start=FIRST_VALUE + len(ITEMS) + 1) if c.strip()]
         if extra:
             raise DataValidationError(
                 f"{name}: row {row.line}: unexpected value in column {extra[0]} (6s-2-4 has {len(ITEMS)} value columns)"

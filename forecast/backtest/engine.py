@@ -32,9 +32,11 @@ from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
 
 FORECAST_COLUMNS: list[str] = ["unique_id", "model", "cutoff", "ds", "h", "y", *PREDICTION_COLUMNS, "train_scale"]
 SKIPPED_COLUMNS: list[str] = ["unique_id", "model", "reason", "origins_skipped", "origins_total"]
-METRIC_COLUMNS: list[str] = [
-    "mase", "smape", "rmse", "mae", "pinball", "coverage_80", "coverage_95", "n_forecasts", "n_origins",
-]
+
+
+def metric_columns() -> list[str]:
+    """The columns of :func:`score_forecasts` after the group keys: the metrics table, then counts."""
+    return [*metrics.metric_names(), "n_forecasts", "n_origins"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,9 @@ class BacktestSettings:
         if int(self.publication_lag_days) < 0:
             raise ValueError(f"publication_lag_days must be >= 0, got {self.publication_lag_days}")
         if self.global_alignment not in GLOBAL_ALIGNMENTS:
-            raise ValueError(f"global_alignment {self.global_alignment!r} unknown; available: {', '.join(GLOBAL_ALIGNMENTS)}")
+            raise ValueError(
+                f"global_alignment {self.global_alignment!r} unknown; available: {', '.join(GLOBAL_ALIGNMENTS)}"
+            )
 
 
 @dataclass
@@ -120,13 +124,15 @@ class BacktestResult:
 
 
 def score_forecasts(
-    forecasts: pd.DataFrame, by: Sequence[str] = ("unique_id", "model"), mase_by_fold: bool = True,
+    forecasts: pd.DataFrame,
+    by: Sequence[str] = ("unique_id", "model"),
+    mase_by_fold: bool = True,
 ) -> pd.DataFrame:
-    """One row per group of ``by`` with :data:`METRIC_COLUMNS`, over points with a realised ``y``.
+    """One row per group of ``by`` with :func:`metric_columns`, over points with a realised ``y``.
 
-    MASE is computed per fold (with that fold's training-window scale) and then averaged over folds,
-    so every origin weighs the same whatever its scale; the other metrics pool all points of the
-    group. ``mase_by_fold=False`` pools MASE's scaled errors over points too: for folds seen only in
+    Scaled metrics (MASE) are computed per fold (with that fold's training-window scale) and then
+    averaged over folds, so every origin weighs the same whatever its scale; the other metrics pool
+    all points of the group. ``mase_by_fold=False`` pools the scaled errors over points too: for folds seen only in
     part (the errors known at a later origin), where a fold with one known step would otherwise
     weigh as much as a whole one. ``coverage_80``/``coverage_95`` are shares (0-1); sMAPE is on the 0-200 scale.
     ``n_forecasts`` counts scored points, ``n_origins`` the distinct cutoffs among them.
@@ -135,23 +141,15 @@ def score_forecasts(
     scored = forecasts[forecasts["y"].notna()]
     rows = []
     for key, group in scored.groupby(by, sort=True):
-        # Per-fold MASE = fold MAE / fold scale; the scale is constant within a fold.
-        scale = group["train_scale"].where(group["train_scale"] > 0)
-        scaled_errors = (group["y"] - group["mean"]).abs() / scale
-        mase = scaled_errors.groupby(group["cutoff"]).mean().mean() if mase_by_fold else scaled_errors.mean()
-        rows.append({
-            **dict(zip(by, key)),
-            "mase": float(mase),
-            "smape": metrics.smape(group["y"], group["mean"]),
-            "rmse": metrics.rmse(group["y"], group["mean"]),
-            "mae": metrics.mae(group["y"], group["mean"]),
-            "pinball": metrics.mean_pinball(group["y"], group),
-            "coverage_80": metrics.coverage(group["y"], group["lo_80"], group["hi_80"]),
-            "coverage_95": metrics.coverage(group["y"], group["lo_95"], group["hi_95"]),
-            "n_forecasts": len(group),
-            "n_origins": group["cutoff"].nunique(),
-        })
-    return pd.DataFrame(rows, columns=by + METRIC_COLUMNS)
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                **{m.name: m.of(group, by_fold=mase_by_fold) for m in metrics.BACKTEST_METRICS},
+                "n_forecasts": len(group),
+                "n_origins": group["cutoff"].nunique(),
+            }
+        )
+    return pd.DataFrame(rows, columns=by + metric_columns())
 
 
 def cross_validate(
@@ -184,7 +182,13 @@ def cross_validate(
     shared = SharedViews(series, settings) if settings.share_features else None
     tasks = [
         delayed(_run_task)(
-            uid, name, model, y, X if model.uses_exog else None, settings, origins,
+            uid,
+            name,
+            model,
+            y,
+            X if model.uses_exog else None,
+            settings,
+            origins,
             shared.for_task(uid, model.uses_exog, model_cutoffs(model, y, settings), origins) if shared else None,
         )
         for uid, (y, X) in series.items()
@@ -215,6 +219,7 @@ def _compare_modes(settings: BacktestSettings) -> tuple[str, ...]:
 
 # ---- panel preparation (parent process) --------------------------------------------------------
 
+
 def _exog_columns(panel: pd.DataFrame, exog_columns: Sequence[str] | None) -> list[str]:
     missing = {"unique_id", "ds", "y"} - set(panel.columns)
     if missing:
@@ -243,7 +248,7 @@ def _split_panel(
             raise ValueError(f"series {uid!r} has dates off the {grid.index.freqstr} grid")
         observed = grid.index[grid["y"].notna()]
         # A series with no observation stays, empty, so every model records why it was skipped.
-        grid = grid.loc[observed[0]:observed[-1]] if len(observed) else grid.iloc[:0]
+        grid = grid.loc[observed[0] : observed[-1]] if len(observed) else grid.iloc[:0]
         # A column with no value for this series is not one of its drivers (panels mix series
         # with different regressors); dropping it is not inventing data.
         exog = [c for c in exog_columns if grid[c].notna().any()]
@@ -270,6 +275,7 @@ def _attach_realised(forecasts: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFra
 
 
 # ---- one (series, model) task (may run in a worker process) ------------------------------------
+
 
 def _run_task(
     uid: Hashable,
@@ -319,12 +325,28 @@ def _run_task(
                 fitted, view = None, None  # its state is unreliable; the next origin refits from scratch
                 reasons.append(str(exc))
             else:
-                rows.add(pred.iloc[-settings.horizon:] if view.steps > settings.horizon else pred, cutoff,
-                         metrics.mase_scale(y_hist.to_numpy(), settings.season_length))
+                assert view is not None  # the try body completed, so this origin's view is set
+                rows.add(
+                    pred.iloc[-settings.horizon :] if view.steps > settings.horizon else pred,
+                    cutoff,
+                    metrics.mase_scale(y_hist.to_numpy(), settings.season_length),
+                )
             # Compared exogenous modes (e.g. oracle), reported apart: exog_modes.compared_views.
-            for mode, frame in compared_views(fitted, model, y, X, cutoff, settings, view, lambda p, v: _fold_frame(
-                    p, cutoff, metrics.mase_scale(v.y_hist, settings.season_length)), position=i, n_cutoffs=len(cutoffs),
-                    view_of=view_of):
+            for mode, frame in compared_views(
+                fitted,
+                model,
+                y,
+                X,
+                cutoff,
+                settings,
+                view,
+                lambda p, v, cutoff=cutoff: _fold_frame(
+                    p, cutoff, metrics.mase_scale(v.y_hist, settings.season_length)
+                ),
+                position=i,
+                n_cutoffs=len(cutoffs),
+                view_of=view_of,
+            ):
                 view_frames.append(frame.assign(model=view_label(name, mode)))
 
     forecasts = rows.frame(uid, name)
@@ -416,7 +438,11 @@ class _FoldRows:
 
 def _fold_frame(pred: pd.DataFrame, cutoff: pd.Timestamp, train_scale: float) -> pd.DataFrame:
     # Built in one construction: this runs at every fold, where insert/assign cost ~0.5 ms.
-    columns = {"ds": pred.index, "h": np.arange(1, len(pred) + 1), **{c: pred[c].to_numpy() for c in PREDICTION_COLUMNS}}
+    columns = {
+        "ds": pred.index,
+        "h": np.arange(1, len(pred) + 1),
+        **{c: pred[c].to_numpy() for c in PREDICTION_COLUMNS},
+    }
     return pd.DataFrame({**columns, "cutoff": cutoff, "y": np.nan, "train_scale": train_scale})
 
 

@@ -28,8 +28,11 @@ def base_forecasts(result: BacktestResult) -> pd.DataFrame:
 
 
 def honest_members(
-    result: BacktestResult, k: int = 3, metric: str = "mase",
-    also: tuple[str, ...] = (), fallback: tuple[str, ...] | None = None,
+    result: BacktestResult,
+    k: int = 3,
+    metric: str = "mase",
+    also: tuple[str, ...] = (),
+    fallback: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Members of the ensemble at every (series, cutoff), from what was known at that cutoff.
 
@@ -63,8 +66,13 @@ def honest_members(
 
 
 def add_selected_ensemble(
-    result: BacktestResult, k: int = 3, method: str = "median", metric: str = "mase", name: str = "ensemble",
-    also: tuple[str, ...] = (), fallback: tuple[str, ...] | None = None,
+    result: BacktestResult,
+    k: int = 3,
+    method: str = "median",
+    metric: str = "mase",
+    name: str = "ensemble",
+    also: tuple[str, ...] = (),
+    fallback: tuple[str, ...] | None = None,
 ) -> BacktestResult:
     """A new result with an extra model ``name``: at each cutoff, the column-wise ``method``
     (median or mean) of the forecasts of :func:`honest_members` (``also`` and ``fallback`` as
@@ -79,7 +87,10 @@ def add_selected_ensemble(
 
 
 def add_automatic_choice(
-    result: BacktestResult, prior: tuple[str, ...] = AUTOMATIC_PRIOR, metric: str = "mase", name: str = "auto",
+    result: BacktestResult,
+    prior: tuple[str, ...] = AUTOMATIC_PRIOR,
+    metric: str = "mase",
+    name: str = "auto",
 ) -> BacktestResult:
     """``result`` plus two rows: ``auto_mean``, the mean of the ``prior`` members (declared before
     any score is seen), and ``name``, at each (series, cutoff) the one candidate (a base model or
@@ -88,6 +99,8 @@ def add_automatic_choice(
     out; with fewer than two, the prior is the single member (or every model, with none)."""
     ran = set(base_forecasts(result)["model"])
     members = [m for m in prior if m in ran]
+    also: tuple[str, ...]
+    fallback: tuple[str, ...] | None
     if len(members) >= 2:
         result = add_fixed_combination(result, members, "mean", name=f"{name}_mean")
         also, fallback = (f"{name}_mean",), (f"{name}_mean",)

@@ -66,8 +66,11 @@ class DaskExecutor:
         else:
             # One thread per worker: the tasks are CPU-bound Python, threads would share one GIL.
             cluster = LocalCluster(
-                n_workers=self.n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, host="127.0.0.1",
+                n_workers=self.n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
             )
             client = Client(cluster)
         try:

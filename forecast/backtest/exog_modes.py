@@ -232,7 +232,10 @@ def _driver_forecast(history: pd.Series, future: pd.DatetimeIndex, model: str) -
 def view_for_settings(y, X, cutoff, settings, mode: str | None = None) -> OriginView:
     """:func:`origin_view` with the fields of a :class:`~forecast.backtest.engine.BacktestSettings`."""
     return origin_view(
-        y, X, cutoff, settings.horizon,
+        y,
+        X,
+        cutoff,
+        settings.horizon,
         publication_lag_days=getattr(settings, "publication_lag_days", 0),
         exog_mode=mode or settings.exog_mode,
         options=getattr(settings, "exog_options", None),
@@ -250,9 +253,19 @@ def compared_modes(settings, position: int, n_cutoffs: int) -> tuple[str, ...]:
     return tuple(mode for mode in options.compare_modes if mode != settings.exog_mode)
 
 
-def compared_views(fitted, model, y, X, cutoff, settings, primary: OriginView | None, fold_frame,
-                   position: int = 0, n_cutoffs: int = 1,
-                   view_of: Callable[[pd.Timestamp, str], OriginView] | None = None) -> list:
+def compared_views(
+    fitted,
+    model,
+    y,
+    X,
+    cutoff,
+    settings,
+    primary: OriginView | None,
+    fold_frame,
+    position: int = 0,
+    n_cutoffs: int = 1,
+    view_of: Callable[[pd.Timestamp, str], OriginView] | None = None,
+) -> list:
     """Forecasts of the extra modes in ``settings.exog_options.compare_modes`` at one origin:
     a list of ``(mode, frame)``.
 
@@ -272,12 +285,16 @@ def compared_views(fitted, model, y, X, cutoff, settings, primary: OriginView | 
     for mode in compared_modes(settings, position, n_cutoffs):
         try:
             view = view_of(cutoff, mode) if view_of is not None else view_for_settings(y, X, cutoff, settings, mode)
-            same = (primary is not None and fitted is not None and view.y_hist.equals(primary.y_hist)
-                    and view.X_hist.equals(primary.X_hist))
+            assert view.X_hist is not None  # X is given, so every view carries its history
+            same = (
+                primary is not None
+                and fitted is not None
+                and view.y_hist.equals(primary.y_hist)
+                and view.X_hist.equals(primary.X_hist)
+            )
             estimator = fitted if same else clone(model).fit(view.y_hist, view.X_hist)
-            pred = estimator.predict(view.steps, view.X_future).iloc[-settings.horizon:]
+            pred = estimator.predict(view.steps, view.X_future).iloc[-settings.horizon :]
         except ModelNotApplicable:
             continue
         out.append((mode, fold_frame(pred, view)))
     return out
-

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecast.backtest.engine import METRIC_COLUMNS, BacktestResult, score_forecasts
+from forecast.backtest.engine import BacktestResult, metric_columns, score_forecasts
 
-EXOG_BOARD_COLUMNS = ["unique_id", "model", "exog_mode", "upper_bound", *METRIC_COLUMNS, "publication_lag_days"]
+
+def exog_board_columns() -> list[str]:
+    return ["unique_id", "model", "exog_mode", "upper_bound", *metric_columns(), "publication_lag_days"]
 
 
 def _split_label(label: str) -> tuple[str, str] | None:
@@ -26,7 +28,7 @@ def exog_mode_board(result: BacktestResult, primary_mode: str | None = None) -> 
     cutoffs the modes share. ``upper_bound`` is True for ``oracle`` rows."""
     views = result.exog_views
     if views is None or views.empty:
-        return pd.DataFrame(columns=EXOG_BOARD_COLUMNS)
+        return pd.DataFrame(columns=exog_board_columns())
     primary_mode = primary_mode or result.settings.exog_mode
     lag = int(getattr(result.settings, "publication_lag_days", 0))
     rows = []
@@ -48,8 +50,8 @@ def exog_mode_board(result: BacktestResult, primary_mode: str | None = None) -> 
                     continue
                 rows.append(scored.assign(exog_mode=m, upper_bound=(m == "oracle"), publication_lag_days=lag))
     if not rows:
-        return pd.DataFrame(columns=EXOG_BOARD_COLUMNS)
-    board = pd.concat(rows, ignore_index=True)[EXOG_BOARD_COLUMNS]
+        return pd.DataFrame(columns=exog_board_columns())
+    board = pd.concat(rows, ignore_index=True)[exog_board_columns()]
     return board.sort_values(["unique_id", "model", "upper_bound"], kind="stable", ignore_index=True)
 
 

@@ -25,6 +25,7 @@ exogenous columns differ from series to series, so a global model that reads the
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,10 @@ from forecast.backtest.executors import one_blas_thread
 from forecast.backtest.exog_modes import view_for_settings
 from forecast.backtest.origins import model_cutoffs
 from forecast.errors import ModelNotApplicable
-from forecast.models.base import PREDICTION_COLUMNS
+from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
+
+if TYPE_CHECKING:
+    from forecast.models.global_base import GlobalForecaster
 
 GLOBAL_ALIGNMENTS: tuple[str, ...] = ("date", "position")
 
@@ -47,13 +51,15 @@ def is_global(model) -> bool:
     return bool(getattr(model, "is_global", False))
 
 
-def global_tasks(series: Series, models: Mapping[str, object], settings) -> list:
+def global_tasks(series: Series, models: Mapping[str, GlobalForecaster | BaseForecaster], settings) -> list:
     """Joblib tasks, one per (global model, origin group); each returns ``(forecasts, skips)`` with
     ``skips`` a list of skip records."""
     tasks = []
     for name, model in models.items():
         if model.uses_exog:
-            raise ValueError(f"global model {name!r} reads exogenous regressors, which the global backtest does not support")
+            raise ValueError(
+                f"global model {name!r} reads exogenous regressors, which the global backtest does not support"
+            )
         cutoffs = {uid: model_cutoffs(model, y, settings) for uid, (y, _) in series.items()}
         short = [uid for uid, c in cutoffs.items() if not c]
         if short:
@@ -117,8 +123,9 @@ def _run_group(
             fitted = clone(model).fit({uid: view.y_hist for uid, view in views.items()}, steps)
             pred = fitted.predict(steps)
         except ModelNotApplicable as exc:
-            return None, skips + [_skip(uid, name, str(exc), histories[uid][0], model, settings)
-                                  for uid in targets if uid in views]
+            return None, skips + [
+                _skip(uid, name, str(exc), histories[uid][0], model, settings) for uid in targets if uid in views
+            ]
     by_series = dict(tuple(pred.groupby("unique_id", sort=False)))
     frames = []
     for uid in targets:
@@ -131,27 +138,45 @@ def _run_group(
         view, cutoff = views[uid], histories[uid][1]
         # With a publication lag the unpublished periods up to the cutoff are forecast too; only
         # the horizon after the cutoff is kept and scored, as for local models.
-        rows = by_series[uid].iloc[: view.steps].iloc[-int(settings.horizon):]
-        frames.append(pd.DataFrame({
-            "unique_id": uid, "model": name, "cutoff": cutoff, "ds": rows["ds"].to_numpy(),
-            "h": np.arange(1, len(rows) + 1), "y": np.nan,
-            **{c: rows[c].to_numpy() for c in PREDICTION_COLUMNS},
-            "train_scale": metrics.mase_scale(view.y_hist, settings.season_length),
-        }))
+        rows = by_series[uid].iloc[: view.steps].iloc[-int(settings.horizon) :]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "model": name,
+                    "cutoff": cutoff,
+                    "ds": rows["ds"].to_numpy(),
+                    "h": np.arange(1, len(rows) + 1),
+                    "y": np.nan,
+                    **{c: rows[c].to_numpy() for c in PREDICTION_COLUMNS},
+                    "train_scale": metrics.mase_scale(view.y_hist, settings.season_length),
+                }
+            )
+        )
     return (pd.concat(frames, ignore_index=True) if frames else None), skips
 
 
 def _too_short(name: str, model, short: dict[Hashable, pd.Series], settings) -> tuple[None, list[dict]]:
     min_train = settings.min_train or model.min_train_length()
     return None, [
-        {"unique_id": uid, "model": name, "origins_skipped": settings.n_origins, "origins_total": settings.n_origins,
-         "reason": f"series too short for any origin: {int(y.notna().sum())} observations over {len(y)} periods; "
-                   f"a fold needs >= {min_train} observations up to the cutoff and {settings.horizon} periods after it"}
+        {
+            "unique_id": uid,
+            "model": name,
+            "origins_skipped": settings.n_origins,
+            "origins_total": settings.n_origins,
+            "reason": f"series too short for any origin: {int(y.notna().sum())} observations over {len(y)} periods; "
+            f"a fold needs >= {min_train} observations up to the cutoff and {settings.horizon} periods after it",
+        }
         for uid, y in short.items()
     ]
 
 
 def _skip(uid: Hashable, name: str, reason: str, y: pd.Series, model, settings) -> dict:
     # One origin of this series skipped; the engine sums a series' records over origin groups.
-    return {"unique_id": uid, "model": name, "reason": reason, "origins_skipped": 1,
-            "origins_total": len(model_cutoffs(model, y, settings))}
+    return {
+        "unique_id": uid,
+        "model": name,
+        "reason": reason,
+        "origins_skipped": 1,
+        "origins_total": len(model_cutoffs(model, y, settings)),
+    }

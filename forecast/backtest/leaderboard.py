@@ -6,15 +6,8 @@ from collections.abc import Hashable
 
 import pandas as pd
 
-from forecast.backtest.engine import METRIC_COLUMNS, BacktestResult, score_forecasts
-
-# Metrics where lower is better; coverage is not one (it should sit near its nominal level).
-RANKING_METRICS: tuple[str, ...] = ("mase", "smape", "rmse", "mae", "pinball")
-
-
-def check_metric(metric: str) -> None:
-    if metric not in RANKING_METRICS:
-        raise ValueError(f"cannot rank by {metric!r}; choose one of {', '.join(RANKING_METRICS)}")
+from forecast.backtest.engine import BacktestResult, metric_columns, score_forecasts
+from forecast.metrics import check_ranking_metric as check_metric
 
 
 def rank_models(forecasts: pd.DataFrame, metric: str, mase_by_fold: bool = True) -> pd.DataFrame:
@@ -38,12 +31,19 @@ def rank_models(forecasts: pd.DataFrame, metric: str, mase_by_fold: bool = True)
     on_common = forecasts[forecasts["model"].isin(comparable) & forecasts["cutoff"].isin(common)]
     others = forecasts[~forecasts["model"].isin(comparable)]
     scores = pd.concat(
-        [score_forecasts(on_common, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=True),
-         score_forecasts(others, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=False)],
+        [
+            score_forecasts(on_common, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=True),
+            score_forecasts(others, by=("model",), mase_by_fold=mase_by_fold).assign(comparable=False),
+        ],
         ignore_index=True,
     )
-    return scores.sort_values(["comparable", metric, "model"], ascending=[False, True, True],
-                              na_position="last", kind="stable", ignore_index=True)
+    return scores.sort_values(
+        ["comparable", metric, "model"],
+        ascending=[False, True, True],
+        na_position="last",
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def leaderboard(result: BacktestResult, metric: str = "mase") -> pd.DataFrame:
@@ -59,7 +59,7 @@ def leaderboard(result: BacktestResult, metric: str = "mase") -> pd.DataFrame:
         table.insert(0, "unique_id", uid)
         table.insert(1, "rank", range(1, len(table) + 1))
         tables.append(table)
-    columns = ["unique_id", "rank", "model", *METRIC_COLUMNS, "comparable"]
+    columns = ["unique_id", "rank", "model", *metric_columns(), "comparable"]
     return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
 
 

@@ -29,12 +29,22 @@ def champion_forecasts(forecasts: pd.DataFrame, champions: Mapping[str, str], se
 def known_errors(forecasts: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """One-step-ahead errors (realised - mean) whose outcome was observed by ``cutoff``."""
     known = forecasts[(forecasts["h"] == 1) & (forecasts["ds"] <= cutoff) & forecasts["y"].notna()]
-    return pd.DataFrame({"unique_id": known["unique_id"].to_numpy(), "ds": known["ds"].to_numpy(),
-                         "error": (known["y"] - known["mean"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "unique_id": known["unique_id"].to_numpy(),
+            "ds": known["ds"].to_numpy(),
+            "error": (known["y"] - known["mean"]).to_numpy(),
+        }
+    )
 
 
-def reconciled_forecasts(forecasts: pd.DataFrame, champions: Mapping[str, str], identities: Sequence[Identity],
-                         method: str, min_joint_errors: int = 8) -> pd.DataFrame:
+def reconciled_forecasts(
+    forecasts: pd.DataFrame,
+    champions: Mapping[str, str],
+    identities: Sequence[Identity],
+    method: str,
+    min_joint_errors: int = 8,
+) -> pd.DataFrame:
     """The champions' backtest forecasts of the constrained series, reconciled fold by fold.
 
     Dates at which some constrained series has no forecast at that cutoff stay as they were.
@@ -52,8 +62,13 @@ def reconciled_forecasts(forecasts: pd.DataFrame, champions: Mapping[str, str], 
     return pd.concat(folds).sort_values(["unique_id", "cutoff", "ds"]).reset_index(drop=True)
 
 
-def reconciliation_gain(forecasts: pd.DataFrame, champions: Mapping[str, str], identities: Sequence[Identity],
-                        methods: Sequence[str] = METHODS, min_joint_errors: int = 8) -> pd.DataFrame:
+def reconciliation_gain(
+    forecasts: pd.DataFrame,
+    champions: Mapping[str, str],
+    identities: Sequence[Identity],
+    methods: Sequence[str] = METHODS,
+    min_joint_errors: int = 8,
+) -> pd.DataFrame:
     """MASE per constrained series: ``base`` and one column per reconciliation method."""
     series = constrained_series(identities)
     base = champion_forecasts(forecasts, champions, series)

@@ -87,14 +87,14 @@ class _ArmaFit:
 
     @property
     def ma(self) -> np.ndarray:
-        return self.params[self.p: self.p + self.q]
+        return self.params[self.p : self.p + self.q]
 
     @property
     def mean(self) -> float:
         return float(self.params[-1]) if self.constant else 0.0
 
     def _errors(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-        ar, ma = x[: self.p], x[self.p: self.p + self.q]
+        ar, ma = x[: self.p], x[self.p : self.p + self.q]
         mean = x[-1] if self.constant else 0.0
         # e_t = theta(B)^-1 phi(B) (w_t - mean), errors before the sample set to zero.
         return lfilter(np.r_[1.0, -ar], np.r_[1.0, ma], w - mean)
@@ -120,7 +120,7 @@ class AutoARIMAForecaster(_SeasonallyAdjusted):
 
     def _fit_adjusted(self, values: np.ndarray) -> None:
         self.d_ = n_differences(values)
-        self.tail_ = values[-self.d_:] if self.d_ else values[:0]
+        self.tail_ = values[-self.d_ :] if self.d_ else values[:0]
         w = np.diff(values, n=self.d_) if self.d_ else values
         self.w_ = w
         best = None

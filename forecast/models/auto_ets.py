@@ -120,7 +120,9 @@ class AutoETSForecaster(BaseForecaster):
 
     def _fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
         if self.initialization not in ("heuristic", "estimated"):
-            raise ValueError(f"AutoETSForecaster initialization must be 'heuristic' or 'estimated', got {self.initialization!r}")
+            raise ValueError(
+                f"AutoETSForecaster initialization must be 'heuristic' or 'estimated', got {self.initialization!r}"
+            )
         values = y.to_numpy(dtype=float)
         positive = bool((values > 0).all())
         # With estimated initial states the optimiser (L-BFGS, numerical gradients) moves
@@ -177,10 +179,15 @@ class AutoETSForecaster(BaseForecaster):
             return pd.DataFrame(normal_intervals(mean, self.scale_ * np.sqrt(variance)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            paths = np.asarray(
-                self.result_.simulate(horizon, anchor="end", repetitions=_N_PATHS, rng=np.random.default_rng(_SEED)),
-                dtype=float,
-            ).reshape(horizon, -1) * self.scale_
+            paths = (
+                np.asarray(
+                    self.result_.simulate(
+                        horizon, anchor="end", repetitions=_N_PATHS, rng=np.random.default_rng(_SEED)
+                    ),
+                    dtype=float,
+                ).reshape(horizon, -1)
+                * self.scale_
+            )
         out = {"mean": mean}
         for level in LEVELS:
             tail = (100 - level) / 200

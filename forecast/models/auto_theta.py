@@ -84,7 +84,7 @@ class _ThetaFit:
             return y[1:] - mu
 
         def objective(x: np.ndarray) -> float:
-            e = errors(x[0], x[1], x[2] if optimise_theta else 2.0)[_BURN_IN - 1:]
+            e = errors(x[0], x[1], x[2] if optimise_theta else 2.0)[_BURN_IN - 1 :]
             value = float(e @ e)
             return value if np.isfinite(value) else np.inf
 
@@ -94,12 +94,17 @@ class _ThetaFit:
         # starting at 0 would barely explore the initial level.
         if x0[0] == 0.0:
             x0[0] = float(np.mean(np.abs(y))) / 2 or 1.0
-        opt = minimize(objective, np.array(x0), method="Nelder-Mead", bounds=bounds,
-                       options={"maxiter": 1000, "xatol": 1e-6, "fatol": 1e-8 * max(float(y @ y), 1.0)})
+        opt = minimize(
+            objective,
+            np.array(x0),
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"maxiter": 1000, "xatol": 1e-6, "fatol": 1e-8 * max(float(y @ y), 1.0)},
+        )
         self.level0, self.alpha = float(opt.x[0]), float(opt.x[1])
         self.theta = float(opt.x[2]) if optimise_theta else 2.0
         e = errors(self.level0, self.alpha, self.theta)
-        self.mse = float(np.mean(e[_BURN_IN - 1:] ** 2)) if len(e) >= _BURN_IN else float(np.mean(e**2))
+        self.mse = float(np.mean(e[_BURN_IN - 1 :] ** 2)) if len(e) >= _BURN_IN else float(np.mean(e**2))
         level = lfilter([self.alpha], [1.0, self.alpha - 1.0], y, zi=[(1.0 - self.alpha) * self.level0])[0]
         self.sigma = float(np.sqrt(self.mse))
         self.n = n

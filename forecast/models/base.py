@@ -22,7 +22,7 @@ subclasses implement only the private hooks ``_fit``, ``_predict`` and optionall
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -64,12 +64,12 @@ class BaseForecaster(BaseEstimator):
         return 3
 
     # ---- public API ----------------------------------------------------------------------------
-    def fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+    def fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> BaseForecaster:
         y, X = self._start_fit(y, X)
         self._fit(y, X)
         return self
 
-    def warm_fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+    def warm_fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> BaseForecaster:
         if not hasattr(self, "cutoff_"):
             return self.fit(y, X)
         previous_columns = self.exog_columns_
@@ -116,7 +116,7 @@ class BaseForecaster(BaseEstimator):
         values = np.column_stack([nested[c] for c in PREDICTION_COLUMNS])
         return pd.DataFrame(values, index=index, columns=_PREDICTION_INDEX.copy())
 
-    def update(self, y: pd.Series, X: pd.DataFrame | None = None) -> "BaseForecaster":
+    def update(self, y: pd.Series, X: pd.DataFrame | None = None) -> BaseForecaster:
         self._check_fitted()
         y = _check_y(y)
         X = self._check_X(X, y.index)
@@ -136,7 +136,9 @@ class BaseForecaster(BaseEstimator):
     def _fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _predict(self, horizon: int, X_future: pd.DataFrame | None) -> pd.DataFrame | dict[str, np.ndarray]:  # pragma: no cover
+    def _predict(
+        self, horizon: int, X_future: pd.DataFrame | None
+    ) -> pd.DataFrame | dict[str, np.ndarray]:  # pragma: no cover
         """:data:`PREDICTION_COLUMNS` for steps 1..horizon: a frame, or (cheaper, as ``predict``
         makes the one frame it returns) a dict of arrays."""
         raise NotImplementedError
@@ -164,7 +166,9 @@ class BaseForecaster(BaseEstimator):
         # numpy, not y.isna(): this runs at every backtest fit and update.
         n_missing = int(np.count_nonzero(np.isnan(y.to_numpy(dtype=float))))
         if not self.handles_missing and n_missing:
-            raise ModelNotApplicable(f"{type(self).__name__} cannot handle gaps ({n_missing} missing periods in the training window)")
+            raise ModelNotApplicable(
+                f"{type(self).__name__} cannot handle gaps ({n_missing} missing periods in the training window)"
+            )
         n_obs = len(y) - n_missing
         if n_obs < self.min_train_length():
             raise ModelNotApplicable(
@@ -218,7 +222,7 @@ def normal_intervals(mean: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarra
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _normal_quantile(p: float) -> float:
     # scipy's ppf costs ~40 us a call, paid twice per forecast; the value never changes.
     from scipy.stats import norm
@@ -265,9 +269,9 @@ class _FilterRecipe:
         # The model's state-space object caches the Cython filter and smoother of the last run,
         # output arrays included (most of the bytes); a copy without those caches rebuilds them.
         model, ssm = copy.copy(self.model), copy.copy(self.model.ssm)
-        for cache in _STATESPACE_CACHES:
-            if hasattr(ssm, cache):
-                setattr(ssm, cache, {})
+        for attribute in _STATESPACE_CACHES:
+            if hasattr(ssm, attribute):
+                setattr(ssm, attribute, {})
         model.ssm = ssm
         return {"model": model, "params": self.params}
 

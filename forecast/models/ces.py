@@ -53,7 +53,9 @@ def one_step_forecasts(y: np.ndarray, a0: float, a1: float, state0: np.ndarray) 
     free = np.empty(n)
     free[:2] = first[0], second[0]
     if n > 2:
-        free[2:] = lfilter([1.0], denominator, np.zeros(n - 2), zi=lfiltic([1.0], denominator, [second[0], first[0]]))[0]
+        free[2:] = lfilter([1.0], denominator, np.zeros(n - 2), zi=lfiltic([1.0], denominator, [second[0], first[0]]))[
+            0
+        ]
     level = driven + free[:n]
     return np.concatenate([[state0[0]], level[:-1]])
 
@@ -85,8 +87,9 @@ class CESForecaster(_SeasonallyAdjusted):
         level0 = float(np.mean(y[: min(10, len(y))]))
         x0 = np.array([_A0_START, _A1_START, level0, level0 / 1.1])
         bounds = list(_BOUNDS) + [(None, None), (None, None)]
-        opt = minimize(objective, x0, method="Nelder-Mead", bounds=bounds,
-                       options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-10})
+        opt = minimize(
+            objective, x0, method="Nelder-Mead", bounds=bounds, options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-10}
+        )
         x = opt.x if np.isfinite(opt.fun) else x0
         self.a0_, self.a1_ = float(x[0]), float(x[1])
         self.scale_ = scale

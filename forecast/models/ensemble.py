@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
 from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
 
-_COMBINERS = {"mean": np.mean, "median": np.median}
+_COMBINERS: dict[str, Callable[..., Any]] = {"mean": np.mean, "median": np.median}
 
 
 class EnsembleForecaster(BaseForecaster):

@@ -48,7 +48,9 @@ class DollarVolumeForecaster(BaseForecaster):
     def min_train_length(self) -> int:
         return self._make_base().min_train_length()
 
-    def _split(self, y_index: pd.DatetimeIndex, X: pd.DataFrame | None) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+    def _split(
+        self, y_index: pd.DatetimeIndex, X: pd.DataFrame | None
+    ) -> tuple[np.ndarray | None, pd.DataFrame | None]:
         if X is None or self.fx_column not in X.columns:
             return None, X
         rate = np.exp(X[self.fx_column].to_numpy(dtype=float))

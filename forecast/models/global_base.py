@@ -47,7 +47,7 @@ class GlobalForecaster(BaseEstimator):
         return 3
 
     # ---- public API ----------------------------------------------------------------------------
-    def fit(self, histories: Mapping[Hashable, pd.Series], horizon: int) -> "GlobalForecaster":
+    def fit(self, histories: Mapping[Hashable, pd.Series], horizon: int) -> GlobalForecaster:
         if int(horizon) < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
         if not isinstance(histories, Mapping):
@@ -104,4 +104,6 @@ class GlobalForecaster(BaseEstimator):
             )
         n_obs = int(y.notna().sum())
         if n_obs < self.min_train_length():
-            raise ModelNotApplicable(f"{type(self).__name__} needs >= {self.min_train_length()} observations, got {n_obs}")
+            raise ModelNotApplicable(
+                f"{type(self).__name__} needs >= {self.min_train_length()} observations, got {n_obs}"
+            )

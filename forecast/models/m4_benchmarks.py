@@ -54,7 +54,7 @@ def seasonal_indices(values: np.ndarray, m: int, multiplicative: bool) -> np.nda
         weights[0] = weights[-1] = 0.5 / m
     trend = np.convolve(values, weights, mode="valid")
     half = len(weights) // 2
-    centred = values[half: half + len(trend)]
+    centred = values[half : half + len(trend)]
     detrended = centred / trend if multiplicative else centred - trend
     positions = np.arange(half, half + len(trend)) % m
     figure = np.array([detrended[positions == p].mean() for p in range(m)])

@@ -83,10 +83,9 @@ class _PooledWindowForecaster(GlobalForecaster):
         truncated = [self._prepare(values[:-horizon]) for values in held_out]
         regressors = self._fit_regressors(truncated, horizon)
         predicted = self._predict_normalised(regressors, truncated)
-        actual = np.array([
-            self._normalise(s, self._adjust_future(s, values[-horizon:]))
-            for s, values in zip(truncated, held_out)
-        ])
+        actual = np.array(
+            [self._normalise(s, self._adjust_future(s, values[-horizon:])) for s, values in zip(truncated, held_out)]
+        )
         errors = np.abs(actual - predicted)
         kinds = np.array([s.log_scale for s in truncated])
         out = {}
@@ -121,7 +120,7 @@ class _PooledWindowForecaster(GlobalForecaster):
 
     def _level_scale(self, inputs: np.ndarray, log_scale: bool) -> tuple[np.ndarray, np.ndarray]:
         """Level and scale of each input window (rows)."""
-        level = inputs[:, -max(1, min(int(self.season_length), inputs.shape[1])):].mean(axis=1)
+        level = inputs[:, -max(1, min(int(self.season_length), inputs.shape[1])) :].mean(axis=1)
         if log_scale:
             return level, np.ones_like(level)
         scale = inputs.std(axis=1)
@@ -135,7 +134,7 @@ class _PooledWindowForecaster(GlobalForecaster):
 
     def _normalise(self, s: _Series, future_adjusted: np.ndarray) -> np.ndarray:
         """``future_adjusted`` in the normalised units of ``s``'s last input window."""
-        inputs = s.adjusted[None, -int(self.input_length):]
+        inputs = s.adjusted[None, -int(self.input_length) :]
         level, scale = self._level_scale(inputs, s.log_scale)
         return self._to_normal(future_adjusted[None, :], level, scale, s.log_scale)[0]
 
@@ -191,7 +190,7 @@ class _PooledWindowForecaster(GlobalForecaster):
 
     def _denormalise(self, s: _Series, z: np.ndarray) -> np.ndarray:
         """Normalised steps back to the series' units, re-seasonalised."""
-        inputs = s.adjusted[None, -int(self.input_length):]
+        inputs = s.adjusted[None, -int(self.input_length) :]
         level, scale = self._level_scale(inputs, s.log_scale)
         n = len(s.adjusted)
         cycle = s.indices[np.arange(n, n + len(z)) % len(s.indices)]
@@ -247,11 +246,17 @@ class PooledMLPForecaster(_PooledWindowForecaster):
     def _train(self, inputs: np.ndarray, targets: np.ndarray) -> list[MLPRegressor]:
         complete = np.isfinite(targets).all(axis=1)
         if not complete.any():
-            raise ModelNotApplicable(f"{type(self).__name__}: no window with all {targets.shape[1]} targets to train on")
+            raise ModelNotApplicable(
+                f"{type(self).__name__}: no window with all {targets.shape[1]} targets to train on"
+            )
         networks = []
         for seed in range(int(self.random_state), int(self.random_state) + int(self.n_networks)):
-            network = MLPRegressor(hidden_layer_sizes=tuple(self.hidden_layer_sizes), max_iter=int(self.max_iter),
-                                   random_state=seed, early_stopping=False)
+            network = MLPRegressor(
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                max_iter=int(self.max_iter),
+                random_state=seed,
+                early_stopping=False,
+            )
             with warnings.catch_warnings():
                 # On M3 the loss settles well within 100 epochs (200 gave identical forecasts); on a
                 # tiny panel the cap may come first, and the network it leaves is still usable.

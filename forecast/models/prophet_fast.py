@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,17 +63,28 @@ class ProphetFit:
         """The state of a ``Prophet`` fitted in the configuration this module reproduces (forecasters
         pickled before this module existed kept the Prophet object itself)."""
         modes = {props["mode"] for props in [*model.seasonalities.values(), *model.extra_regressors.values()]}
-        if model.growth != "linear" or set(model.seasonalities) - {"yearly"} or modes - {"additive"} \
-                or model.holidays is not None or model.scaling != "absmax":
+        if (
+            model.growth != "linear"
+            or set(model.seasonalities) - {"yearly"}
+            or modes - {"additive"}
+            or model.holidays is not None
+            or model.scaling != "absmax"
+        ):
             raise ValueError("only linear growth with additive yearly seasonality and regressors is reproduced")
         components = model.train_component_cols
+        # all set by Prophet.fit
+        assert model.y_scale is not None and model.history is not None and components is not None
         return cls(
-            start=model.start, t_scale=model.t_scale, y_scale=model.y_scale,
+            start=model.start,
+            t_scale=model.t_scale,
+            y_scale=model.y_scale,
             changepoints_t=np.asarray(model.changepoints_t, dtype=float),
             fourier_order=model.seasonalities["yearly"]["fourier_order"] if model.seasonalities else 0,
             regressors=[(name, props["mu"], props["std"]) for name, props in model.extra_regressors.items()],
-            params={p: model.params[p] for p in _PARAMS}, history_step=float(np.diff(model.history["t"]).mean()),
-            s_a=components["additive_terms"].to_numpy(), s_m=components["multiplicative_terms"].to_numpy(),
+            params={p: model.params[p] for p in _PARAMS},
+            history_step=float(np.diff(model.history["t"]).mean()),
+            s_a=components["additive_terms"].to_numpy(),
+            s_m=components["multiplicative_terms"].to_numpy(),
         )
 
     def stan_init(self) -> dict[str, float | np.ndarray]:
@@ -106,7 +118,7 @@ def _fourier(ds: pd.DatetimeIndex, order: int) -> tuple[np.ndarray, list[str]]:
     unit = ds.unit
     keys = [(order, unit, v) for v in ds.asi8.tolist()]
     with _FOURIER_LOCK:  # executors may fit in threads (Dask)
-        missing = [i for i, key in enumerate(keys) if key not in _FOURIER_ROWS]
+        missing: Sequence[int] = [i for i, key in enumerate(keys) if key not in _FOURIER_ROWS]
         if missing:
             if len(_FOURIER_ROWS) + len(missing) > _FOURIER_ROWS_LIMIT:
                 _FOURIER_ROWS.clear()
@@ -125,15 +137,18 @@ def _scaled_time(ds: pd.DatetimeIndex, fit_start: pd.Timestamp, t_scale: pd.Time
     return np.asarray((ds - fit_start) / t_scale, dtype=float)
 
 
-def _features(fit: ProphetFit, ds: pd.DatetimeIndex, X: np.ndarray | None, text: bool = False) -> tuple[np.ndarray, list[str]]:
+def _features(
+    fit: ProphetFit, ds: pd.DatetimeIndex, X: np.ndarray | None, text: bool = False
+) -> tuple[np.ndarray, list[str]]:
     """``make_all_seasonality_features`` (yearly Fourier columns, then the standardised regressors;
     a single zero column when there are neither) and, with ``text``, the JSON text of each row."""
-    blocks, texts = [], [[] for _ in range(len(ds))]
+    blocks: list[np.ndarray] = []
+    texts: list[list[str]] = [[] for _ in range(len(ds))]
     if fit.fourier_order:
         values, fourier_texts = _fourier(ds, fit.fourier_order)
         blocks.append(values)
-        for row, text in zip(texts, fourier_texts):
-            row.append(text)
+        for row, row_text in zip(texts, fourier_texts):
+            row.append(row_text)
     if fit.regressors:
         mu = np.array([r[1] for r in fit.regressors])
         std = np.array([r[2] for r in fit.regressors])
@@ -174,6 +189,7 @@ def fit_map(
     start, t_scale = ds[0], ds[-1] - ds[0]
     regressors = []
     for j, name in enumerate(regressor_names):
+        assert X is not None  # regressor columns come with X
         column = pd.Series(X[:, j])
         mu, std = 0.0, 1.0
         values = column.unique()
@@ -183,9 +199,16 @@ def fit_map(
     t = _scaled_time(ds, start, t_scale)
     y_scaled = (y - 0.0) / y_scale  # Prophet subtracts its zero floor
     fit = ProphetFit(
-        start=start, t_scale=t_scale, y_scale=y_scale, changepoints_t=np.array([0.0]),
-        fourier_order=resolve_fourier_order(yearly_seasonality, ds), regressors=regressors, params={},
-        history_step=float(np.diff(t).mean()), s_a=np.zeros(0), s_m=np.zeros(0),
+        start=start,
+        t_scale=t_scale,
+        y_scale=y_scale,
+        changepoints_t=np.array([0.0]),
+        fourier_order=resolve_fourier_order(yearly_seasonality, ds),
+        regressors=regressors,
+        params={},
+        history_step=float(np.diff(t).mean()),
+        s_a=np.zeros(0),
+        s_m=np.zeros(0),
     )
     features, row_texts = _features(fit, ds, X, text=True)
     K = features.shape[1]
@@ -199,16 +222,32 @@ def fit_map(
 
     # ``calculate_initial_params`` / ``linear_growth_init``: the line through the first and last points.
     k = (y_scaled[-1] - y_scaled[0]) / (t[-1] - t[0])
-    default_init = {"k": k, "m": y_scaled[0] - k * t[0], "delta": np.zeros_like(fit.changepoints_t),
-                    "beta": np.zeros(K), "sigma_obs": 1.0}
+    default_init = {
+        "k": k,
+        "m": y_scaled[0] - k * t[0],
+        "delta": np.zeros_like(fit.changepoints_t),
+        "beta": np.zeros(K),
+        "sigma_obs": 1.0,
+    }
     if y.min() == y.max():  # ``fit``: a constant series gets its initial values, without Stan
         params = {**default_init, "sigma_obs": 1e-9}
         params = {p: np.array(v).reshape((1, -1)) for p, v in params.items()}
     else:
-        data = {"T": len(y), "S": len(fit.changepoints_t), "K": K, "tau": float(changepoint_prior_scale),
-                "trend_indicator": 0, "y": y_scaled.tolist(), "t": t.tolist(), "cap": np.zeros(len(y)).tolist(),
-                "t_change": fit.changepoints_t.tolist(), "s_a": fit.s_a.tolist(), "s_m": fit.s_m.tolist(),
-                "X": None, "sigmas": sigmas if has_terms else [1.0]}
+        data = {
+            "T": len(y),
+            "S": len(fit.changepoints_t),
+            "K": K,
+            "tau": float(changepoint_prior_scale),
+            "trend_indicator": 0,
+            "y": y_scaled.tolist(),
+            "t": t.tolist(),
+            "cap": np.zeros(len(y)).tolist(),
+            "t_change": fit.changepoints_t.tolist(),
+            "s_a": fit.s_a.tolist(),
+            "s_m": fit.s_m.tolist(),
+            "X": None,
+            "sigmas": sigmas if has_terms else [1.0],
+        }
         x_text = "[[" + "],[".join(row_texts) + "]]"
         if init is not None:
             default_init = backend.sanitize_custom_inits(default_init, init)
@@ -249,8 +288,9 @@ def _remove_work_dir(path: str, owner: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _optimize(backend: CmdStanPyBackend, data: dict, x_text: str, init: dict, algorithm: str | None,
-              seed: int | None) -> dict[str, np.ndarray]:
+def _optimize(
+    backend: CmdStanPyBackend, data: dict, x_text: str, init: dict, algorithm: str | None, seed: int | None
+) -> dict[str, np.ndarray]:
     """``CmdStanPyBackend.fit``: Prophet's compiled model optimised from ``init``, retried with Newton
     if L-BFGS fails; returns the parameters as ``Prophet.params``.
 
@@ -260,8 +300,15 @@ def _optimize(backend: CmdStanPyBackend, data: dict, x_text: str, init: dict, al
     where cmdstanpy's read loop spins (~5 ms of CPU per fit, taken from the Stan process when both
     cores are busy)."""
     data_text = json.dumps(data).replace('"X": null', '"X": ' + x_text)
-    init_text = json.dumps({"k": float(init["k"]), "m": float(init["m"]), "delta": np.asarray(init["delta"]).tolist(),
-                            "beta": np.asarray(init["beta"]).tolist(), "sigma_obs": float(init["sigma_obs"])})
+    init_text = json.dumps(
+        {
+            "k": float(init["k"]),
+            "m": float(init["m"]),
+            "delta": np.asarray(init["delta"]).tolist(),
+            "beta": np.asarray(init["beta"]).tolist(),
+            "sigma_obs": float(init["sigma_obs"]),
+        }
+    )
     algorithm = algorithm or ("Newton" if data["T"] < 100 else "LBFGS")
     stem = os.path.join(_work_dir(), f"{os.getpid()}-{threading.get_ident()}-{next(_CALLS)}")
     paths = {name: f"{stem}-{name}" for name in ("data.json", "init.json", "output.csv")}
@@ -269,16 +316,32 @@ def _optimize(backend: CmdStanPyBackend, data: dict, x_text: str, init: dict, al
         for name, text in (("data.json", data_text), ("init.json", init_text)):
             with open(paths[name], "w") as stream:
                 stream.write(text)
-        command = [backend.model.exe_file]
+        exe_file = backend.model.exe_file
+        assert exe_file is not None  # the backend loaded a compiled model
+        command = [exe_file]
         if seed is not None:
             command += ["random", f"seed={seed}"]
-        command += ["data", f"file={paths['data.json']}", f"init={paths['init.json']}",
-                    "output", f"file={paths['output.csv']}", "method=optimize"]
-        run = subprocess.run([*command, f"algorithm={algorithm.lower()}", f"iter={int(1e4)}"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        command += [
+            "data",
+            f"file={paths['data.json']}",
+            f"init={paths['init.json']}",
+            "output",
+            f"file={paths['output.csv']}",
+            "method=optimize",
+        ]
+        run = subprocess.run(
+            [*command, f"algorithm={algorithm.lower()}", f"iter={int(1e4)}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         if run.returncode and backend.newton_fallback and algorithm != "Newton":
-            run = subprocess.run([*command, "algorithm=newton", f"iter={int(1e4)}"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            run = subprocess.run(
+                [*command, "algorithm=newton", f"iter={int(1e4)}"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         if run.returncode:
             raise RuntimeError(f"Error during optimization! Prophet's Stan model failed: {run.stdout.decode()[-2000:]}")
         with open(paths["output.csv"]) as stream:
@@ -307,8 +370,13 @@ def design(fit: ProphetFit, ds: pd.DatetimeIndex, X: np.ndarray | None) -> Desig
 def point_forecast(fit: ProphetFit, d: Design) -> np.ndarray:
     """``predict``'s yhat: ``predict_trend`` and ``predict_seasonal_components`` with MAP parameters."""
     p = fit.params
-    trend = Prophet.piecewise_linear(d.t, np.nanmean(p["delta"], axis=0), np.nanmean(p["k"]), np.nanmean(p["m"]),
-                                     fit.changepoints_t) * fit.y_scale + 0.0
+    trend = (
+        Prophet.piecewise_linear(
+            d.t, np.nanmean(p["delta"], axis=0), np.nanmean(p["k"]), np.nanmean(p["m"]), fit.changepoints_t
+        )
+        * fit.y_scale
+        + 0.0
+    )
     additive = np.nanmean(np.matmul(d.features, (p["beta"] * fit.s_a).transpose()) * fit.y_scale, axis=1)
     multiplicative = np.nanmean(np.matmul(d.features, (p["beta"] * fit.s_m).transpose()), axis=1)
     return trend * (1 + multiplicative) + additive

@@ -38,28 +38,30 @@ class _LazyModels(Mapping):
 
 # Global (cross-series) models carry the class tag is_global; the backtest fits them on the whole
 # panel (forecast/backtest/global_engine.py).
-MODEL_REGISTRY: Mapping[str, type[BaseForecaster] | type[GlobalForecaster]] = _LazyModels({
-    "naive": "forecast.models.naive:NaiveForecaster",
-    "seasonal_naive": "forecast.models.naive:SeasonalNaiveForecaster",
-    "drift": "forecast.models.naive:DriftForecaster",
-    "ets": "forecast.models.ets:ETSForecaster",
-    "sarimax": "forecast.models.sarimax:SARIMAXForecaster",
-    "theta": "forecast.models.theta:ThetaForecaster",
-    "prophet": "forecast.models.prophet_model:ProphetForecaster",
-    "gbm": "forecast.models.gbm:GradientBoostingForecaster",
-    "ensemble": "forecast.models.ensemble:EnsembleForecaster",
-    "naive2": "forecast.models.m4_benchmarks:Naive2Forecaster",
-    "theta_m4": "forecast.models.m4_benchmarks:ThetaM4Forecaster",
-    "local_trend": "forecast.models.state_space:LocalTrendForecaster",
-    "trend_regression": "forecast.models.trend_regression:TrendRegressionForecaster",
-    "dollar_volume": "forecast.models.fx_decomposition:DollarVolumeForecaster",
-    "auto_ets": "forecast.models.auto_ets:AutoETSForecaster",
-    "auto_theta": "forecast.models.auto_theta:AutoThetaForecaster",
-    "ces": "forecast.models.ces:CESForecaster",
-    "auto_arima": "forecast.models.auto_arima:AutoARIMAForecaster",
-    "pooled_ridge": "forecast.models.pooled_window:PooledRidgeForecaster",
-    "pooled_mlp": "forecast.models.pooled_window:PooledMLPForecaster",
-})
+MODEL_REGISTRY: Mapping[str, type[BaseForecaster] | type[GlobalForecaster]] = _LazyModels(
+    {
+        "naive": "forecast.models.naive:NaiveForecaster",
+        "seasonal_naive": "forecast.models.naive:SeasonalNaiveForecaster",
+        "drift": "forecast.models.naive:DriftForecaster",
+        "ets": "forecast.models.ets:ETSForecaster",
+        "sarimax": "forecast.models.sarimax:SARIMAXForecaster",
+        "theta": "forecast.models.theta:ThetaForecaster",
+        "prophet": "forecast.models.prophet_model:ProphetForecaster",
+        "gbm": "forecast.models.gbm:GradientBoostingForecaster",
+        "ensemble": "forecast.models.ensemble:EnsembleForecaster",
+        "naive2": "forecast.models.m4_benchmarks:Naive2Forecaster",
+        "theta_m4": "forecast.models.m4_benchmarks:ThetaM4Forecaster",
+        "local_trend": "forecast.models.state_space:LocalTrendForecaster",
+        "trend_regression": "forecast.models.trend_regression:TrendRegressionForecaster",
+        "dollar_volume": "forecast.models.fx_decomposition:DollarVolumeForecaster",
+        "auto_ets": "forecast.models.auto_ets:AutoETSForecaster",
+        "auto_theta": "forecast.models.auto_theta:AutoThetaForecaster",
+        "ces": "forecast.models.ces:CESForecaster",
+        "auto_arima": "forecast.models.auto_arima:AutoARIMAForecaster",
+        "pooled_ridge": "forecast.models.pooled_window:PooledRidgeForecaster",
+        "pooled_mlp": "forecast.models.pooled_window:PooledMLPForecaster",
+    }
+)
 
 # Members of an "ensemble" whose params name none: three cheap models with different strengths.
 DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("ets", "theta", "seasonal_naive")
@@ -89,6 +91,16 @@ def make_model(
     if "season_length" in accepted:
         params.setdefault("season_length", season_length)
     return cls(**params)
+
+
+def check_model_params(name: str, params: dict[str, Any], season_length: int) -> None:
+    """ValueError (for config validators) unless ``make_model(name, season_length, params)`` accepts
+    ``params``: each name against the estimator's own ``__init__`` signature, ensemble members and
+    method. Building a model only stores its parameters, so this is cheap and writes nothing."""
+    try:
+        make_model(name, season_length, params)
+    except (ConfigError, UnknownModelError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def is_global_model(name: str) -> bool:
@@ -123,7 +135,9 @@ def _make_ensemble(season_length: int, params: dict[str, Any]) -> EnsembleForeca
         raise ConfigError("an ensemble cannot contain another ensemble")
     pooled = [m for m in members if is_global_model(m)]
     if pooled:
-        raise ConfigError(f"an ensemble forecasts one series at a time; global (cross-series) model(s) {pooled} cannot be members")
+        raise ConfigError(
+            f"an ensemble forecasts one series at a time; global (cross-series) model(s) {pooled} cannot be members"
+        )
     method = params.get("method", "median")
     if method not in ("mean", "median"):
         raise ConfigError(f"model 'ensemble' has method '{method}'; accepted: mean, median")
@@ -131,5 +145,5 @@ def _make_ensemble(season_length: int, params: dict[str, Any]) -> EnsembleForeca
     return EnsembleForecaster(estimators=estimators, method=method)
 
 
-def _init_params(cls: type) -> set[str]:
+def _init_params(cls: type[BaseForecaster] | type[GlobalForecaster]) -> set[str]:
     return {p for p in inspect.signature(cls.__init__).parameters if p != "self"}

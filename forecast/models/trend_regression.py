@@ -65,7 +65,9 @@ class TrendRegressionForecaster(BaseForecaster):
     def _fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
         observed = y.notna().to_numpy()
         columns = [] if X is None else list(X.columns)
-        self.used_columns_ = [c for c in columns if _varying(X[c].to_numpy()[observed]) >= self.min_varying]
+        self.used_columns_ = (
+            [] if X is None else [c for c in columns if _varying(X[c].to_numpy()[observed]) >= self.min_varying]
+        )
         self.dropped_columns_ = [c for c in columns if c not in self.used_columns_]
         self.start_ = y.index[0]
         design = self._design(y.index, X, self.start_)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ class Posterior:
 
     grid: pd.DatetimeIndex
     mean: np.ndarray
-    window_var: "callable"  # (first position, months) -> variance of the sum
+    window_var: Callable[[int, int], float]  # (first position, months) -> variance of the sum
 
     def frame(self) -> pd.DataFrame:
         sd = np.sqrt([max(self.window_var(i, 1), 0.0) for i in range(len(self.grid))])
@@ -43,17 +44,24 @@ class Posterior:
 
 def interval_frame(mean: np.ndarray, sd: np.ndarray, index) -> pd.DataFrame:
     mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
-    return pd.DataFrame({
-        "mean": mean, "sd": sd, "lo_80": mean - Z80 * sd, "hi_80": mean + Z80 * sd,
-        "lo_95": mean - Z95 * sd, "hi_95": mean + Z95 * sd,
-    }, index=index)
+    return pd.DataFrame(
+        {
+            "mean": mean,
+            "sd": sd,
+            "lo_80": mean - Z80 * sd,
+            "hi_80": mean + Z80 * sd,
+            "lo_95": mean - Z95 * sd,
+            "hi_95": mean + Z95 * sd,
+        },
+        index=index,
+    )
 
 
 class MixedFrequencyModel(BaseEstimator):
     """Base class: input checks and the output contract around ``_fit`` and ``_posterior``.
     Subclasses take the parameters ``seasonal`` and ``seasonal_factors``."""
 
-    def fit(self, windows: pd.DataFrame, X: pd.DataFrame | None = None) -> "MixedFrequencyModel":
+    def fit(self, windows: pd.DataFrame, X: pd.DataFrame | None = None) -> MixedFrequencyModel:
         windows = check_windows(windows)
         self.start_ = pd.Timestamp(windows["start"].min())
         self.last_ = pd.Timestamp(windows["end"].max())  # last month any figure covers
@@ -63,7 +71,7 @@ class MixedFrequencyModel(BaseEstimator):
         return self
 
     def predict(self, end, X: pd.DataFrame | None = None) -> pd.DataFrame:
-        return self._posterior_to(end, X).frame().loc[:pd.Timestamp(end)]
+        return self._posterior_to(end, X).frame().loc[: pd.Timestamp(end)]
 
     def predict_windows(self, windows: pd.DataFrame, X: pd.DataFrame | None = None) -> pd.DataFrame:
         windows = windows.copy()
@@ -75,7 +83,7 @@ class MixedFrequencyModel(BaseEstimator):
             first = position.get(pd.Timestamp(start))
             if first is None:
                 raise ValueError(f"window {pd.Timestamp(start):%Y-%m} starts before the model's first month")
-            means.append(float(post.mean[first:first + int(months)].sum()))
+            means.append(float(post.mean[first : first + int(months)].sum()))
             sds.append(float(np.sqrt(max(post.window_var(first, int(months)), 0.0))))
         return interval_frame(np.array(means), np.array(sds), windows.index)
 

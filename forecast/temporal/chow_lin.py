@@ -25,21 +25,20 @@ _RHO_MAX = 0.999
 
 def _ar1_cov(n: int, rho: float, p: np.ndarray | None = None) -> np.ndarray:
     lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    V = rho ** lags / (1.0 - rho ** 2)
+    V = rho**lags / (1.0 - rho**2)
     # the residual scales with the seasonal factor, so a total's surprise spreads like the season
     return V if p is None else V * np.outer(p, p)
 
 
 def _ar1_cov_from(lags: np.ndarray, pp: np.ndarray, rho: float) -> np.ndarray:
     """``_ar1_cov`` from a precomputed lag matrix and ``outer(p, p)`` (the likelihood's inner loop)."""
-    return np.power(rho, np.arange(len(lags)))[lags] * (pp / (1.0 - rho ** 2))
+    return np.power(rho, np.arange(len(lags)))[lags] * (pp / (1.0 - rho**2))
 
 
 class ChowLin(MixedFrequencyModel):
     """GLS regression on a seasonally shaped trend (+ indicators) with an AR(1) residual."""
 
-    def __init__(self, seasonal: bool = True, seasonal_factors: tuple[float, ...] | None = None,
-                 trend: bool = True):
+    def __init__(self, seasonal: bool = True, seasonal_factors: tuple[float, ...] | None = None, trend: bool = True):
         self.seasonal = seasonal
         self.seasonal_factors = seasonal_factors
         self.trend = trend
@@ -92,10 +91,15 @@ class ChowLin(MixedFrequencyModel):
         best = None
         # two starts (moderate and strong persistence): the likelihood in rho can have two modes
         for start in ([0.5, np.log(0.01)], [2.0, np.log(0.01)]):
-            res = minimize(self._negloglike, np.array(start), method="Nelder-Mead",
-                           options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
+            res = minimize(
+                self._negloglike,
+                np.array(start),
+                method="Nelder-Mead",
+                options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400},
+            )
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None  # the loop above runs at least once
         self.rho_ = float(_RHO_MAX * np.tanh(best.x[0]))
         self.sigma2_ = float(np.exp(best.x[1]))
         *_, self.coef_, _ = self._gls(self.rho_, best.x[1])
@@ -121,7 +125,7 @@ class ChowLin(MixedFrequencyModel):
         scale = self.scale_
 
         def window_var(first: int, months: int) -> float:
-            block = cov[first:first + months, first:first + months]
-            return float(block.sum()) * scale ** 2
+            block = cov[first : first + months, first : first + months]
+            return float(block.sum()) * scale**2
 
         return Posterior(grid, mean * scale, window_var)

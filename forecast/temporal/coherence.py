@@ -20,8 +20,12 @@ import numpy as np
 from forecast.reconciliation import Identity
 
 
-def coherent_paths(means: Mapping[str, np.ndarray], variances: Mapping[str, np.ndarray],
-                   identity: Identity, keep: Mapping[str, Sequence[tuple]]) -> dict[str, np.ndarray]:
+def coherent_paths(
+    means: Mapping[str, np.ndarray],
+    variances: Mapping[str, np.ndarray],
+    identity: Identity,
+    keep: Mapping[str, Sequence[tuple]],
+) -> dict[str, np.ndarray]:
     """Adjusted means (same keys, same lengths). ``keep[uid]``: (first, months) windows whose sums
     stay as they are, or (first, months, value) windows whose sums become ``value`` (a published
     total: totals that satisfy the identity among themselves leave no conflict with it). Every path
@@ -43,14 +47,14 @@ def coherent_paths(means: Mapping[str, np.ndarray], variances: Mapping[str, np.n
     for k, uid in enumerate(order):
         for first, months, *value in keep.get(uid, ()):
             row = np.zeros(len(x))
-            row[k * n + first:k * n + first + months] = 1.0
+            row[k * n + first : k * n + first + months] = 1.0
             rows.append(row)
             target.append(float(value[0]) if value else float(row @ x))
     A = np.vstack(rows)
-    target = np.asarray(target)
+    b = np.asarray(target)
     inverse = np.linalg.pinv((A * w) @ A.T, rcond=1e-10, hermitian=True)
     out = x
     # one refinement step: the pseudo-inverse of a near-singular system leaves ~1e-6 of the gap
     for _ in range(2):
-        out = out + w * (A.T @ (inverse @ (target - A @ out)))
-    return {uid: out[k * n:(k + 1) * n] for k, uid in enumerate(order)}
+        out = out + w * (A.T @ (inverse @ (b - A @ out)))
+    return {uid: out[k * n : (k + 1) * n] for k, uid in enumerate(order)}

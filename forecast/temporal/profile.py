@@ -21,7 +21,7 @@ def seasonal_factors(monthly: pd.Series, years: int | None = None, min_ratios: i
     s = monthly.dropna()
     if s.empty:
         return None
-    s = monthly.loc[s.index[0]:s.index[-1]].asfreq("MS")
+    s = monthly.loc[s.index[0] : s.index[-1]].asfreq("MS")
     if years is not None:
         s = s[s.index >= s.index[-1] - pd.DateOffset(months=12 * years - 1)]
     # centred 2x12 moving average; NaN inside any window makes that average NaN (no filling)

@@ -30,8 +30,15 @@ _DIFFUSE = 1e4  # initial variance of the unknown states, in units of the data s
 
 
 class _CumulatorModel(MLEModel):
-    def __init__(self, endog: np.ndarray, lengths: list[int], p: np.ndarray, Z: np.ndarray | None,
-                 obs_var: np.ndarray, slope: bool):
+    def __init__(
+        self,
+        endog: np.ndarray,
+        lengths: list[int],
+        p: np.ndarray,
+        Z: np.ndarray | None,
+        obs_var: np.ndarray,
+        slope: bool,
+    ):
         k_x = 0 if Z is None else Z.shape[1]
         self.lags = MAX_WINDOW - 1
         self.slope = slope
@@ -47,12 +54,13 @@ class _CumulatorModel(MLEModel):
         x_row[self.i_mu] = p
         x_row[self.i_e] = p  # the irregular is proportional too: a total's surprise spreads like the season
         if k_x:
-            x_row[self.i_b:self.i_c] = Z.T
+            assert Z is not None  # k_x > 0 only when Z is given
+            x_row[self.i_b : self.i_c] = Z.T
         self.x_row = x_row
         design = np.zeros((len(lengths), k_states, n))
         for j, length in enumerate(lengths):
             design[j] = x_row
-            design[j, self.i_c:self.i_c + length - 1] = 1.0
+            design[j, self.i_c : self.i_c + length - 1] = 1.0
         transition = np.zeros((k_states, k_states, n))
         transition[self.i_mu, self.i_mu] = 1.0
         if slope:
@@ -84,7 +92,9 @@ class _CumulatorModel(MLEModel):
         init.set((self.i_e, self.i_b), "known", constant=np.zeros(1), stationary_cov=np.ones((1, 1)))
         if k_x:
             init.set((self.i_b, self.i_c), "approximate_diffuse", approximate_diffuse_variance=_DIFFUSE)
-        init.set((self.i_c, k_states), "known", constant=np.zeros(self.lags), stationary_cov=np.zeros((self.lags, self.lags)))
+        init.set(
+            (self.i_c, k_states), "known", constant=np.zeros(self.lags), stationary_cov=np.zeros((self.lags, self.lags))
+        )
         self.ssm.initialize(init)
 
     @property
@@ -114,8 +124,13 @@ class StateSpaceCumulator(MixedFrequencyModel):
     ``slope``: a stochastic slope (local linear trend) or a random walk level.
     """
 
-    def __init__(self, seasonal: bool = True, seasonal_factors: tuple[float, ...] | None = None,
-                 slope: bool = True, maxiter: int = 200):
+    def __init__(
+        self,
+        seasonal: bool = True,
+        seasonal_factors: tuple[float, ...] | None = None,
+        slope: bool = True,
+        maxiter: int = 200,
+    ):
         self.seasonal = seasonal
         self.seasonal_factors = seasonal_factors
         self.slope = slope
@@ -165,7 +180,7 @@ class StateSpaceCumulator(MixedFrequencyModel):
                 raise ValueError(f"windows longer than {MAX_WINDOW} months are not supported")
             t = first + months - 1
             row = x_row[:, t].copy()
-            row[i_c:i_c + months - 1] += 1.0
-            return float(row @ cov[:, :, t] @ row) * scale ** 2
+            row[i_c : i_c + months - 1] += 1.0
+            return float(row @ cov[:, :, t] @ row) * scale**2
 
         return Posterior(grid, mean, window_var)

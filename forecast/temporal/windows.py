@@ -66,7 +66,7 @@ def aggregation_matrix(windows: pd.DataFrame, grid: pd.DatetimeIndex) -> np.ndar
         first = position.get(pd.Timestamp(start))
         if first is None or first + int(months) > len(grid):
             raise ValueError(f"window {pd.Timestamp(start):%Y-%m} + {months} months is outside the grid")
-        C[row, first:first + int(months)] = 1.0
+        C[row, first : first + int(months)] = 1.0
     return C
 
 
