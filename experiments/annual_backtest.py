@@ -65,9 +65,8 @@ def backtest_annual(
         # A fold whose cutoff is a missing year would measure the snapshot's gap (2017-2021 exist
         # at MOF, we just do not hold them), not a forecaster's situation: left out.
         frame = frame.astype({"cutoff": "datetime64[us]", "ds": "datetime64[us]"})
-        return frame.merge(observed, on=["unique_id", "cutoff"]).sort_values(
-            ["unique_id", "model", "cutoff", "h"], ignore_index=True
-        )
+        keys = ["unique_id", "model", *(["exog_mode"] if "exog_mode" in frame else []), "cutoff", "h"]
+        return frame.merge(observed, on=["unique_id", "cutoff"]).sort_values(keys, ignore_index=True)
 
     main = BacktestSettings(
         horizon=bt.horizon,

@@ -24,9 +24,7 @@ def backtest_check(
     cutoff, ds = pd.Timestamp(f"{year - 1}-01-01"), pd.Timestamp(f"{year}-01-01")
     frames = [result.forecasts.assign(exog_mode=PRIMARY_MODE)]
     if result.exog_views is not None:
-        views = result.exog_views.copy()
-        parsed = views["model"].str.extract(r"^(?P<model>.*)\[(?P<mode>[^\]]+)\]$")
-        frames.append(views.assign(model=parsed["model"], exog_mode=parsed["mode"]))
+        frames.append(result.exog_views)
     rows = pd.concat(frames, ignore_index=True)
     rows = rows[(rows["unique_id"] == target) & (rows["cutoff"] == cutoff) & (rows["ds"] == ds)].copy()
     rows["inside_80"] = (rows["lo_80"] <= rows["y"]) & (rows["y"] <= rows["hi_80"])

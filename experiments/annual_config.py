@@ -16,7 +16,7 @@ from experiments.config_types import Metric
 from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
 from features.yaml_settings import StrictSettings
-from forecast.models.registry import available_models, check_model_params, is_global_model
+from forecast.models.registry import available_models, check_model_params, is_combination_model, is_global_model
 
 Driver = Literal["usdjpy", "ai_adoption"]
 
@@ -43,7 +43,7 @@ class AnnualModelSpec(StrictSettings):
     def _known(cls, model: str) -> str:
         if model not in available_models():
             raise ValueError(f"unknown model '{model}'; known: {', '.join(sorted(available_models()))}")
-        if model == "ensemble":
+        if is_combination_model(model):
             raise ValueError("ensembles are not offered in annual studies (too few origins to choose members)")
         if is_global_model(model):
             raise ValueError(f"model '{model}' is a global (cross-series) model, which annual studies do not support")

@@ -24,7 +24,7 @@ from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
 from features.yaml_settings import StrictSettings, read_mapping, validate_settings
 from forecast.frequency import FREQ_ALIAS, SEASON_LENGTH
-from forecast.models.registry import available_models, check_model_params, is_global_model
+from forecast.models.registry import available_models, check_model_params, is_combination_model, is_global_model
 
 
 class BacktestConfig(StrictSettings):
@@ -107,7 +107,8 @@ class StudyConfig(StrictSettings):
             raise ValueError(f"model_params for models not in the study: {sorted(stray)}")
         for name, params in self.model_params.items():
             check_model_params(name, params, self.season_length)
-        if "ensemble" in self.models and len([m for m in self.models if m != "ensemble"]) < self.ensemble.k:
+        combined = [m for m in self.models if not is_combination_model(m)]
+        if len(combined) < len(self.models) and len(combined) < self.ensemble.k:
             raise ValueError(f"ensemble.k={self.ensemble.k} exceeds the number of base models")
         if self.reconcile is not None:
             self.reconcile.check(self.targets)

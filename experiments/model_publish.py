@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import joblib
@@ -19,16 +20,22 @@ from forecast.models.base import BaseForecaster
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 # The model runs in the environment that has this package installed (``--env-manager local``);
-# these pins document that environment for anyone rebuilding it.
-PIP_REQUIREMENTS = [
-    f"mlflow=={mlflow.__version__}",
-    f"pandas=={pd.__version__}",
-    "statsmodels==0.15.0",
-    "scikit-learn==1.9.1",
-    "prophet==1.5.0",
-    "joblib==1.6.0",
-    "digital-deficit==0.1.0",
-]
+# these pins document that environment for anyone rebuilding it, read from what is installed
+# (as mlforecast's flavor does), so they cannot drift from requirements-lock.txt.
+SERVED_PACKAGES = ("mlflow", "pandas", "statsmodels", "scikit-learn", "prophet", "joblib", "digital-deficit")
+
+
+def _pins(packages: tuple[str, ...]) -> list[str]:
+    pins = []
+    for package in packages:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:  # run from a source tree without installing it
+            continue
+    return pins
+
+
+PIP_REQUIREMENTS = _pins(SERVED_PACKAGES)
 
 INPUT_SCHEMA = Schema(
     [

@@ -44,7 +44,7 @@ from forecast.backtest.exog_report import exog_mode_board
 from forecast.backtest.leaderboard import best_models, leaderboard
 from forecast.models.base import BaseForecaster
 from forecast.models.ensemble import EnsembleForecaster
-from forecast.models.registry import make_model
+from forecast.models.registry import is_combination_model, make_model
 
 EXOG_COLUMNS = {"usdjpy": "usdjpy_log"}
 Progress = Callable[[str, int, int], None]
@@ -136,19 +136,20 @@ def _backtest(run: MonthlyRun) -> None:
         publication_lag_days=bt.publication_lag_days,
         exog_options=study_exog_options(bt),
     )
+    # A combination (the ensemble) is chosen per origin from the other models' backtest errors.
     base_models = {
         name: make_model(name, study.season_length, study.model_params.get(name))
         for name in study.models
-        if name != "ensemble"
+        if not is_combination_model(name)
     }
     progress = run.progress
     report = (lambda done, total: progress(study.name, done, total)) if progress else None
     run.result = cross_validate(
         run.data.panel, base_models, run.settings, exog_columns=run.exog, progress=report, executor=run.executor
     )
-    if "ensemble" in study.models:
+    for name in filter(is_combination_model, study.models):
         run.result = add_selected_ensemble(
-            run.result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric
+            run.result, k=study.ensemble.k, method=study.ensemble.method, metric=bt.metric, name=name
         )
 
 
@@ -190,7 +191,7 @@ def _fit(run: MonthlyRun) -> None:
 
 def _champion_estimator(run: MonthlyRun, name: str, uid: Hashable) -> BaseForecaster:
     study = run.study
-    if name == "ensemble":
+    if is_combination_model(name):
         members = select_members(run.result, uid, k=study.ensemble.k, metric=study.backtest.metric)
         return EnsembleForecaster(
             estimators=[(m, make_model(m, study.season_length, study.model_params.get(m))) for m in members],

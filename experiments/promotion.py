@@ -21,14 +21,14 @@ from experiments.gate import GateDecision, decide
 from forecast.backtest.engine import BacktestResult, BacktestSettings, cross_validate
 from forecast.backtest.ensemble import add_selected_ensemble
 from forecast.backtest.executors import Executor
-from forecast.models.registry import make_model
+from forecast.models.registry import is_combination_model, make_model
 
 RECIPE_TAG = "recipe"
 
 
 def model_params(study: StudyConfig, name: str) -> dict:
-    """The parameters a study gives model ``name`` (the ensemble's are its selection rule)."""
-    if name == "ensemble":
+    """The parameters a study gives model ``name`` (a combination's are its selection rule)."""
+    if is_combination_model(name):
         return {"k": study.ensemble.k, "method": study.ensemble.method, "metric": study.backtest.metric}
     return dict(study.model_params.get(name, {}))
 
@@ -56,7 +56,7 @@ def recipe_forecasts(
         rows = result.forecasts[(result.forecasts["unique_id"] == uid) & (result.forecasts["model"] == name)]
         if name in study.models and model_params(study, name) == params and len(rows):
             frames.append(rows)
-        elif name == "ensemble":
+        elif is_combination_model(name):
             rerun = add_selected_ensemble(
                 result, k=params["k"], method=params["method"], metric=params["metric"], name="_champion_ensemble"
             )

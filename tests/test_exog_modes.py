@@ -127,7 +127,7 @@ def test_oracle_uses_realised_future_values_and_is_labelled():
     assert oracle, "the oracle view receives the realised (varying) path"
     for X in oracle:
         np.testing.assert_array_equal(X["usdjpy_log"].to_numpy(), realised.loc[X.index].to_numpy())
-    assert set(result.exog_views["model"]) == {"echo[oracle]"}
+    assert set(zip(result.exog_views["model"], result.exog_views["exog_mode"])) == {("echo", "oracle")}
     assert set(result.forecasts["model"]) == {"echo"}  # never mixed into what ranks and selects
     assert best_models(result) == {"a": "echo"} and set(leaderboard(result)["model"]) == {"echo"}
     board = exog_mode_board(result)

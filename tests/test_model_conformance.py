@@ -236,3 +236,21 @@ def test_update_refuses_changed_exog_columns(name, monthly_series, monthly_exog)
     model.fit(monthly_series.iloc[:-6], monthly_exog.iloc[:-6])
     with pytest.raises(ValueError, match="exogenous columns"):
         model.update(monthly_series, None)
+
+
+@pytest.mark.parametrize("name", available_models())
+def test_every_model_derives_from_the_root_class_and_declares_its_kind_by_tags(name):
+    """Studies and the backtest read what a model is from its tags, never from its name."""
+    from forecast.models.base import TAGS, Forecaster
+    from forecast.models.global_base import GlobalForecaster
+    from forecast.models.registry import MODEL_REGISTRY, model_tags
+
+    cls = MODEL_REGISTRY[name]
+    assert issubclass(cls, Forecaster)
+    tags = model_tags(name)
+    assert set(tags) <= set(TAGS) and {"is_global", "is_combination"} <= set(tags)
+    assert tags["is_global"] == issubclass(cls, GlobalForecaster)
+    assert tags["is_combination"] == (name == "ensemble")  # the one combination shipped today
+    instance = make_model(name, SEASON)
+    for tag in TAGS:  # on an instance every tag is a bool, a combination's included
+        assert isinstance(getattr(instance, tag), bool), (name, tag)

@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from forecast import metrics
 from forecast.backtest.executors import Executor, JoblibExecutor, one_blas_thread
-from forecast.backtest.exog_modes import EXOG_MODES, ExogOptions, compared_views, view_label
+from forecast.backtest.exog_modes import EXOG_MODES, ExogOptions, compared_views
 from forecast.backtest.global_engine import GLOBAL_ALIGNMENTS, global_tasks, is_global, skip_records
 from forecast.backtest.origins import model_cutoffs
 from forecast.backtest.shared_views import SharedViews, TaskViews, view_lookup
@@ -104,7 +104,7 @@ class BacktestResult:
     ``forecasts`` has :data:`FORECAST_COLUMNS`: ``h`` runs 1..horizon, ``y`` is the realised value
     (NaN where the panel has none), ``train_scale`` is the MASE denominator of that fold's training
     window. ``combined`` names the models that are combinations of the others (ensembles).
-    ``exog_views`` holds the forecasts of the compared exogenous modes (``model[oracle]`` ...),
+    ``exog_views`` holds the forecasts of the compared exogenous modes (column ``exog_mode``: oracle ...),
     kept out of ``forecasts`` so that nothing ranks, combines or selects them.
     """
 
@@ -201,15 +201,20 @@ def cross_validate(
     frames = [frame for frame, _ in outputs if frame is not None]
     forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FORECAST_COLUMNS)
     forecasts = _attach_realised(forecasts, panel)
-    is_view = forecasts["model"].isin({view_label(m, mode) for m in models for mode in _compare_modes(settings)})
-    views, forecasts = forecasts[is_view], forecasts[~is_view]
+    # Rows of a compared exogenous mode carry it in ``exog_mode``; the primary rows have none.
+    is_view = forecasts["exog_mode"].notna() if "exog_mode" in forecasts else pd.Series(False, forecasts.index)
+    views, forecasts = forecasts[is_view], forecasts[~is_view].drop(columns="exog_mode", errors="ignore")
     records = [record for _, skip in outputs for record in skip_records(skip)]
     skipped = pd.DataFrame(_merge_skips(records), columns=SKIPPED_COLUMNS)
     return BacktestResult(
         forecasts=forecasts.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True),
         skipped=skipped.sort_values(["unique_id", "model"], ignore_index=True),
         settings=settings,
-        exog_views=views.sort_values(["unique_id", "model", "cutoff", "h"], ignore_index=True) if len(views) else None,
+        exog_views=(
+            views.sort_values(["unique_id", "model", "exog_mode", "cutoff", "h"], ignore_index=True)
+            if len(views)
+            else None
+        ),
     )
 
 
@@ -271,7 +276,7 @@ def _attach_realised(forecasts: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFra
         return forecasts.reindex(columns=FORECAST_COLUMNS)
     realised = panel[["unique_id", "ds", "y"]].assign(ds=lambda d: pd.to_datetime(d["ds"]))
     out = forecasts.drop(columns="y").merge(realised, on=["unique_id", "ds"], how="left")
-    return out[FORECAST_COLUMNS]
+    return out[[*FORECAST_COLUMNS, *(["exog_mode"] if "exog_mode" in out else [])]]
 
 
 # ---- one (series, model) task (may run in a worker process) ------------------------------------
@@ -347,7 +352,7 @@ def _run_task(
                 n_cutoffs=len(cutoffs),
                 view_of=view_of,
             ):
-                view_frames.append(frame.assign(model=view_label(name, mode)))
+                view_frames.append(frame.assign(model=name, exog_mode=mode))
 
     forecasts = rows.frame(uid, name)
     if view_frames:

@@ -22,7 +22,7 @@ Exogenous modes (what the model gets for the periods after the last published ta
   USD/JPY for a 15% weaker yen);
 * ``oracle``: the realised future values (and the realised history, whether or not it had been
   published). An upper bound that no forecaster could have had; its results are always labelled
-  ``model[oracle]`` and kept apart from the forecasts that rank and select models.
+  rows with ``exog_mode`` set (``oracle``) and kept apart from the forecasts that rank and select models.
 """
 
 from __future__ import annotations
@@ -99,11 +99,6 @@ class OriginView:
     steps: int
     mode: str = "last_value"
     notes: list[str] = field(default_factory=list)
-
-
-def view_label(model_name: str, mode: str) -> str:
-    """Name under which a compared mode's forecasts are reported, e.g. ``sarimax[oracle]``."""
-    return f"{model_name}[{mode}]"
 
 
 def _freqstr(y: pd.Series) -> str:

@@ -1,7 +1,7 @@
 """Side-by-side accuracy of the exogenous modes of a backtest (e.g. forecast vs oracle).
 
 The primary forecasts of a model (what a forecaster could have known) and its compared views
-(``model[oracle]``: realised future drivers, an upper bound no forecaster had) are scored on the
+(rows with ``exog_mode`` oracle: realised future drivers, an upper bound no forecaster had) are scored on the
 folds both have, so the gap between them is the value of knowing the drivers' future.
 """
 
@@ -16,13 +16,6 @@ def exog_board_columns() -> list[str]:
     return ["unique_id", "model", "exog_mode", "upper_bound", *metric_columns(), "publication_lag_days"]
 
 
-def _split_label(label: str) -> tuple[str, str] | None:
-    if label.endswith("]") and "[" in label:
-        base, mode = label[:-1].rsplit("[", 1)
-        return base, mode
-    return None
-
-
 def exog_mode_board(result: BacktestResult, primary_mode: str | None = None) -> pd.DataFrame:
     """Long table: per series and exogenous model, one row per mode (``exog_mode``), scored on the
     cutoffs the modes share. ``upper_bound`` is True for ``oracle`` rows."""
@@ -32,11 +25,7 @@ def exog_mode_board(result: BacktestResult, primary_mode: str | None = None) -> 
     primary_mode = primary_mode or result.settings.exog_mode
     lag = int(getattr(result.settings, "publication_lag_days", 0))
     rows = []
-    for label, view in views.groupby("model", sort=True):
-        parsed = _split_label(label)
-        if parsed is None:
-            continue
-        base, mode = parsed
+    for (base, mode), view in views.groupby(["model", "exog_mode"], sort=True):
         for uid, one in view.groupby("unique_id", sort=True):
             primary = result.forecasts[(result.forecasts["unique_id"] == uid) & (result.forecasts["model"] == base)]
             shared = sorted(set(primary["cutoff"]) & set(one["cutoff"]))

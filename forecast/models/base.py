@@ -51,17 +51,30 @@ def _future_index(cutoff: pd.Timestamp, horizon: int, freq) -> pd.DatetimeIndex:
     return pd.date_range(start=cutoff, periods=horizon + 1, freq=freq)[1:]
 
 
-class BaseForecaster(BaseEstimator):
-    """Base class: validation and output contract around ``_fit`` / ``_predict`` / ``_update``."""
+class Forecaster(BaseEstimator):
+    """Root of every model: the capability tags the backtest, the registry and the studies read
+    instead of model names (as sktime's and darts' tags). Class attributes, not parameters.
 
-    # Capability tags, read by the backtest and the conformance test (class attributes, not params).
+    Local models derive from :class:`BaseForecaster` (one series per fit), global ones from
+    :class:`forecast.models.global_base.GlobalForecaster` (a panel per fit).
+    """
+
+    is_global: bool = False  # fitted on many series at once (the backtest's global engine runs it)?
+    is_combination: bool = False  # combines other models chosen on backtest errors (an ensemble)?
     handles_missing: bool = False  # may y contain NaN (gaps) inside its span?
     uses_exog: bool = False  # does the model read X / X_future?
 
-    # ---- capability queries -------------------------------------------------------------------
     def min_train_length(self) -> int:
-        """Fewest non-missing observations ``fit`` accepts."""
+        """Fewest non-missing observations a series needs to be forecast."""
         return 3
+
+
+TAGS: tuple[str, ...] = ("is_global", "is_combination", "handles_missing", "uses_exog")
+
+
+class BaseForecaster(Forecaster):
+    """Base class of local models: validation and output contract around ``_fit`` / ``_predict``
+    / ``_update``."""
 
     # ---- public API ----------------------------------------------------------------------------
     def fit(self, y: pd.Series, X: pd.DataFrame | None = None) -> BaseForecaster:
@@ -82,7 +95,7 @@ class BaseForecaster(BaseEstimator):
         return self
 
     def _start_fit(self, y: pd.Series, X: pd.DataFrame | None) -> tuple[pd.Series, pd.DataFrame | None]:
-        y = _check_y(y)
+        y = check_y(y)
         X = self._check_X(X, y.index)
         n_obs = self._check_applicable(y)
         self.freq_ = y.index.freq
@@ -109,7 +122,7 @@ class BaseForecaster(BaseEstimator):
         else:
             X_future = None
         out = self._predict(horizon, X_future)
-        nested = _nest({c: np.asarray(out[c], dtype=float) for c in PREDICTION_COLUMNS})
+        nested = nest_bounds({c: np.asarray(out[c], dtype=float) for c in PREDICTION_COLUMNS})
         # One stacked float copy (nothing returned shares memory with the model's state) makes the
         # frame in one block: this runs at every backtest fold, where a frame from a dict of
         # columns costs twice as much.
@@ -118,7 +131,7 @@ class BaseForecaster(BaseEstimator):
 
     def update(self, y: pd.Series, X: pd.DataFrame | None = None) -> BaseForecaster:
         self._check_fitted()
-        y = _check_y(y)
+        y = check_y(y)
         X = self._check_X(X, y.index)
         if y.index[-1] < self.cutoff_:
             raise ValueError("update needs a series that ends at or after the current cutoff")
@@ -181,7 +194,7 @@ class BaseForecaster(BaseEstimator):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
 
 
-def _check_y(y: pd.Series) -> pd.Series:
+def check_y(y: pd.Series) -> pd.Series:
     if not isinstance(y, pd.Series):
         raise TypeError("y must be a pandas Series")
     if not isinstance(y.index, pd.DatetimeIndex) or y.index.freq is None:
@@ -198,11 +211,11 @@ def order_intervals(out: pd.DataFrame) -> pd.DataFrame:
     Sampling noise (Prophet) or separately fitted quantiles can cross; widening a bound to the
     next inner one is the least change that restores the order and never moves the mean.
     """
-    nested = _nest({c: out[c].to_numpy(dtype=float) for c in PREDICTION_COLUMNS})
+    nested = nest_bounds({c: out[c].to_numpy(dtype=float) for c in PREDICTION_COLUMNS})
     return pd.DataFrame({c: nested.get(c, out[c]) for c in out.columns}, index=out.index)
 
 
-def _nest(column: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def nest_bounds(column: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """:func:`order_intervals` on arrays (numpy, not column assignment: it runs at every fold)."""
     column["lo_80"] = np.minimum(column["lo_80"], column["mean"])
     column["hi_80"] = np.maximum(column["hi_80"], column["mean"])

@@ -24,6 +24,8 @@ class EnsembleForecaster(BaseForecaster):
     member allows them. Read the tags from an instance; on this class they are properties.
     """
 
+    is_combination = True
+
     def __init__(self, estimators: list[tuple[str, BaseForecaster]], method: str = "median"):
         self.estimators = estimators
         self.method = method

@@ -26,25 +26,19 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from forecast.errors import ModelNotApplicable, NotFittedError
-from forecast.models.base import PREDICTION_COLUMNS, _check_y, _nest, future_index
+from forecast.models.base import PREDICTION_COLUMNS, Forecaster, check_y, future_index, nest_bounds
 
 GLOBAL_FORECAST_COLUMNS: list[str] = ["unique_id", "ds", *PREDICTION_COLUMNS]
 
 
-class GlobalForecaster(BaseEstimator):
-    """Base class: validation and output contract around ``_fit`` / ``_predict``."""
+class GlobalForecaster(Forecaster):
+    """Base class of global models: validation and output contract around ``_fit`` / ``_predict``.
+    ``min_train_length``: fewest observations a series needs to be forecast (not to contribute
+    training data)."""
 
-    # Capability tags (class attributes, not params), as on BaseForecaster.
     is_global: bool = True
-    handles_missing: bool = False
-    uses_exog: bool = False
-
-    def min_train_length(self) -> int:
-        """Fewest observations a series needs to be forecast (not to contribute training data)."""
-        return 3
 
     # ---- public API ----------------------------------------------------------------------------
     def fit(self, histories: Mapping[Hashable, pd.Series], horizon: int) -> GlobalForecaster:
@@ -58,7 +52,7 @@ class GlobalForecaster(BaseEstimator):
         self.freqs_: dict = {}
         for uid, y in histories.items():
             try:
-                y = _check_y(y)
+                y = check_y(y)
                 self._check_applicable(y)
             except ModelNotApplicable as exc:
                 self.not_applicable_[uid] = str(exc)
@@ -82,7 +76,7 @@ class GlobalForecaster(BaseEstimator):
         paths = self._predict(horizon)
         frames = []
         for uid, cutoff in self.cutoffs_.items():
-            out = _nest({c: np.array(paths[uid][c][:horizon], dtype=float) for c in PREDICTION_COLUMNS})
+            out = nest_bounds({c: np.array(paths[uid][c][:horizon], dtype=float) for c in PREDICTION_COLUMNS})
             ds = future_index(cutoff, horizon, self.freqs_[uid])
             frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, **out}))
         return pd.concat(frames, ignore_index=True)[GLOBAL_FORECAST_COLUMNS]

@@ -9,7 +9,7 @@ from typing import Any
 
 from features.errors import ConfigError
 from forecast.errors import UnknownModelError
-from forecast.models.base import BaseForecaster
+from forecast.models.base import TAGS, BaseForecaster
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.global_base import GlobalForecaster
 
@@ -82,7 +82,7 @@ def make_model(
     """
     cls = _lookup(name)
     params = dict(params or {})
-    if cls is EnsembleForecaster:
+    if cls.is_combination:
         return _make_ensemble(season_length, params)
     accepted = _init_params(cls)
     unknown = sorted(set(params) - accepted)
@@ -103,15 +103,28 @@ def check_model_params(name: str, params: dict[str, Any], season_length: int) ->
         raise ValueError(str(exc)) from None
 
 
+def model_tags(name: str) -> dict[str, bool]:
+    """The capability tags (forecast.models.base.TAGS) of the model class called ``name``; a tag the
+    class decides per instance (an ensemble's ``uses_exog`` follows its members) is left out."""
+    cls = _lookup(name)
+    return {tag: bool(getattr(cls, tag)) for tag in TAGS if isinstance(getattr(cls, tag), bool)}
+
+
 def is_global_model(name: str) -> bool:
     """Whether the model called ``name`` is fitted on many series at once (``is_global``)."""
-    return bool(getattr(_lookup(name), "is_global", False))
+    return model_tags(name)["is_global"]
+
+
+def is_combination_model(name: str) -> bool:
+    """Whether the model called ``name`` combines other models chosen on backtest errors: a study
+    backtests it as a selection over the other models' forecasts (``is_combination``)."""
+    return model_tags(name)["is_combination"]
 
 
 def model_uses_exog(name: str, params: dict[str, Any] | None = None) -> bool:
     """Whether the model called ``name`` reads exogenous regressors (an ensemble: if any member does)."""
     cls = _lookup(name)
-    if cls is EnsembleForecaster:
+    if cls.is_combination:
         members = (params or {}).get("members", DEFAULT_ENSEMBLE_MEMBERS)
         return any(model_uses_exog(member) for member in members)
     return cls.uses_exog
@@ -131,7 +144,7 @@ def _make_ensemble(season_length: int, params: dict[str, Any]) -> EnsembleForeca
     members = list(params.get("members", DEFAULT_ENSEMBLE_MEMBERS))
     if not members:
         raise ConfigError("model 'ensemble' needs at least one member")
-    if "ensemble" in members:
+    if any(is_combination_model(m) for m in members if m in MODEL_REGISTRY):
         raise ConfigError("an ensemble cannot contain another ensemble")
     pooled = [m for m in members if is_global_model(m)]
     if pooled:

@@ -59,7 +59,7 @@ class SARIMAXForecaster(StateSpacePickleMixin, BaseForecaster):
             # cov_type="none": the parameter covariance (outer product of numerical scores, ~10% of
             # a fit) is never used here: forecast intervals come from the Kalman filter's variances.
             self.result_ = model.fit(start_params=start_params, disp=False, cov_type="none")
-        # No copies: fit/update receive new objects (base._check_y/_check_X) whose data
+        # No copies: fit/update receive new objects (base.check_y/_check_X) whose data
         # copy-on-write keeps apart from the caller's.
         self.y_, self.X_ = y, X
 
