@@ -14,11 +14,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from experiments.annual_config import AnnualStudyConfig
 from experiments.config_types import Metric
-from experiments.mixed.config import MixedStudyConfig
 from experiments.names import NAME_PATTERN
 from experiments.reconcile_config import ReconcileConfig
+from experiments.studies.annual.config import AnnualStudyConfig
+from experiments.studies.mixed.config import MixedStudyConfig
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, DEFAULT_DATA_DIR, NEWEST
 from features.errors import ConfigError
 from features.sources.boj_api import DEFAULT_BASE_URL
@@ -79,7 +79,7 @@ class StudyConfig(StrictSettings):
     gate: GateConfig = GateConfig()
     projection_horizon: int = Field(24, ge=1)
     # null: each target's projection is its champion's own (they need not add up); see
-    # experiments/monthly_reconcile.py.
+    # experiments/studies/monthly/reconcile.py.
     reconcile: ReconcileConfig | None = None
 
     @field_validator("models")
@@ -175,11 +175,11 @@ class RefreshConfig(StrictSettings):
     tracking_retries: int = Field(4, ge=0)
     tracking_backoff_seconds: int = Field(1, ge=0)  # MLflow takes whole seconds
     studies: list[StudyConfig] = Field(min_length=1)
-    # Annual projection studies with drivers and scenarios (experiments/annual_study.py), and the
+    # Annual projection studies with drivers and scenarios (experiments/studies/annual/study.py), and the
     # scenario folder whose definitions monthly models also serve (pyfunc param ``scenario``).
     annual_studies: list[AnnualStudyConfig] = []
     scenarios_dir: Path | None = None  # null: the scenarios shipped with the package (configs/scenarios)
-    # Monthly paths from every published figure at its own frequency (experiments/mixed/).
+    # Monthly paths from every published figure at its own frequency (experiments/studies/mixed/).
     mixed_frequency_studies: list[MixedStudyConfig] = []
 
     @model_validator(mode="after")

@@ -1,7 +1,7 @@
 """The resolved reconciliation of a study: identities and weights fixed at refresh time, stored with
 the model version (JSON) and applied the same way to the published file and to served requests.
 
-Shared by the monthly (experiments/monthly_reconcile.py) and annual (experiments/annual_reconcile.py)
+Shared by the monthly (experiments/studies/monthly/reconcile.py) and annual (experiments/studies/annual/reconcile.py)
 studies; they differ only in where the backtest errors come from and in their output columns.
 """
 

@@ -1,4 +1,4 @@
-"""The annual study's reconciliation (experiments/annual_reconcile.py): config, weights from the
+"""The annual study's reconciliation (experiments/studies/annual/reconcile.py): config, weights from the
 selected models' backtest errors, the published projections and what the pyfunc model serves."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from experiments.annual_config import AnnualStudyConfig
-from experiments.annual_projection import paths_from_json
-from experiments.annual_reconcile import BASE_COLUMN, reconcile_projections, reconciliation_plan, serve
 from experiments.config import load_config
 from experiments.scenarios import load_scenarios
+from experiments.studies.annual.config import AnnualStudyConfig
+from experiments.studies.annual.projection import paths_from_json
+from experiments.studies.annual.reconcile import BASE_COLUMN, reconcile_projections, reconciliation_plan, serve
 from forecast.backtest.engine import FORECAST_COLUMNS, BacktestResult, BacktestSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ IDENTITY = {"lhs": BAL, "plus": [REC], "minus": [PAY]}
 @pytest.fixture(scope="module")
 def annual():
     """The default annual study's selected fallback models fitted on all data, and their projections."""
-    from experiments.annual_study import fit_final, prepare_annual, project_all
+    from experiments.studies.annual.study import fit_final, prepare_annual, project_all
     from features.series import load_catalog
     from features.snapshot import load_snapshot
 
@@ -147,7 +147,7 @@ def test_weights_come_from_the_selected_models_errors(annual, caplog):
     np.testing.assert_allclose(np.diag(got["weights"]), [1.0, 4.0, 9.0])
 
     del errors[(REC, "usd_trend")]
-    with caplog.at_level(logging.WARNING, logger="experiments.annual_reconcile"):
+    with caplog.at_level(logging.WARNING, logger="experiments.studies.annual.reconcile"):
         got = reconciliation_plan(study, result_with_errors(errors), selection)
     assert got["method_used"].startswith("ols") and REC in got["method_used"]
     assert "reconciliation asked for wls_var, uses ols" in caplog.text

@@ -48,8 +48,9 @@ def test_report_embeds_the_study_charts_and_is_logged_to_the_run(report):
     assert "https://mjtsai.com/blog/2025/12/18/japan-app-marketplaces-external-payments-new-fee-structure" in html
     assert "assumption: " in html and "AI_SOUMU_R07_IND" in html
     assert 'src="dda-' not in html  # no link to a file beside it
-    mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
-    client = MlflowClient()
+    uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # not whatever registry an earlier test set
     version = client.get_model_version_by_alias(ANNUAL, "champion")
     assert f"{ANNUAL} version {version.version}" in html and version.run_id in html
     logged = mlflow.artifacts.load_text(f"runs:/{version.run_id}/report.html")

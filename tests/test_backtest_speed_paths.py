@@ -134,7 +134,7 @@ def test_share_features_is_a_study_setting():
 
 
 def test_cli_share_features_writes_the_same_forecasts(tmp_path):
-    from experiments.cli_backtest import backtest
+    from experiments.cli.backtest import backtest
 
     _panel_with_driver().to_csv(tmp_path / "panel.csv", index=False)
     for share in (False, True):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli_vintages import Layout, import_file
+from experiments.cli.vintages import Layout, import_file
 from features.data_defaults import DEFAULT_BOJ_CATALOGUE
 from features.errors import DeficitError
 

@@ -21,7 +21,7 @@ from boj_fixture_server import (
     metadata_body,
 )
 
-from experiments.cli_vintages import show
+from experiments.cli.vintages import show
 from features.data_defaults import NEWEST
 from features.errors import DataValidationError
 from features.sources.boj_api import CREDIT, BojApiClient

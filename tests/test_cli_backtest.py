@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.cli_backtest import OUTPUT_COLUMNS, backtest, read_panel
+from experiments.cli.backtest import OUTPUT_COLUMNS, backtest, read_panel
 from features.errors import DataValidationError
 from forecast.backtest.engine import metric_columns
 from forecast.errors import UnknownModelError
@@ -213,7 +213,7 @@ def test_declared_combinations_are_added_and_checked(tmp_path):
 
 
 def test_defaults_run_the_automatic_models_and_report_the_automatic_choice(tmp_path):
-    from experiments.cli_backtest import DEFAULT_MODELS
+    from experiments.cli.backtest import DEFAULT_MODELS
     from forecast.backtest.ensemble import AUTOMATIC_PRIOR
 
     assert set(AUTOMATIC_PRIOR) <= set(DEFAULT_MODELS.split(","))  # the prior is real with the defaults

@@ -85,7 +85,7 @@ def test_missing_config_file(tmp_path):
 def test_annual_candidates_are_checked_against_the_estimators_signature():
     from pydantic import ValidationError
 
-    from experiments.annual_config import AnnualModelSpec
+    from experiments.studies.annual.config import AnnualModelSpec
 
     assert AnnualModelSpec(name="ok", model="trend_regression", params={}).params == {}
     with pytest.raises(ValidationError, match=r"model 'naive' has no parameter\(s\) \['window'\]"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.gate import decide
+from experiments.tracking.gate import decide
 
 H = 3
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.cli_backtest import backtest
+from experiments.cli.backtest import backtest
 from experiments.config import load_config
 from features.errors import ConfigError, DataValidationError
 from forecast.models.base import BaseForecaster
@@ -96,7 +96,7 @@ def test_refresh_study_with_a_global_model_is_one_config_error(tmp_path):
 def test_annual_study_with_a_global_model_is_refused():
     from pydantic import ValidationError
 
-    from experiments.annual_config import AnnualModelSpec
+    from experiments.studies.annual.config import AnnualModelSpec
 
     with pytest.raises(ValidationError, match="global"):
         AnnualModelSpec(name="pooled", model="pooled_ridge")

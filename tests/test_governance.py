@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from experiments import model_registry as registry
 from experiments.refresh import run_refresh
+from experiments.tracking import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "gov-test"

@@ -207,7 +207,7 @@ def test_months_from_two_vintages_are_told_apart(tmp_path):
     2017-03 and the fetched vintage for 2017-04..2026-07. In process, no refresh (fast)."""
     from boj_fixture_server import make_client
 
-    from experiments.mixed.figures import figure_windows
+    from experiments.studies.mixed.figures import figure_windows
     from features.annual import load_annual_catalog
     from features.series import load_catalog
     from features.sources.boj_fetch import fetch_boj

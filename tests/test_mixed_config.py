@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from experiments.config import load_config
-from experiments.mixed.data import prepare_mixed
+from experiments.studies.mixed.data import prepare_mixed
 from features.errors import ConfigError, DeficitError, UnknownSeriesError
 from features.series import load_catalog
 from features.snapshot import load_snapshot

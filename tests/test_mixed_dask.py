@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from experiments.config import load_config
-from experiments.mixed.data import prepare_mixed
-from experiments.mixed.evidence import run_evidence
+from experiments.studies.mixed.data import prepare_mixed
+from experiments.studies.mixed.evidence import run_evidence
 from features.series import load_catalog
 from features.snapshot import load_snapshot
 from forecast.backtest.executors import DaskExecutor, JoblibExecutor

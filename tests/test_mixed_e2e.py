@@ -83,7 +83,7 @@ def test_paths_run_from_the_published_months_through_estimates_to_forecasts(refr
 
 def test_every_published_total_is_the_sum_of_its_months(refreshed):
     """Recomputed here from the snapshot's figures, independently of the study's own check table."""
-    from experiments.mixed.figures import figure_windows
+    from experiments.studies.mixed.figures import figure_windows
     from features.annual import load_annual_catalog
     from features.series import load_catalog
     from features.snapshot import load_snapshot
@@ -169,7 +169,7 @@ def test_predict_starts_from_the_present_by_default_and_serves_the_published_pat
 def test_the_pyfunc_answers_estimates_and_refuses_months_it_does_not_hold(refreshed):
     import mlflow
 
-    from experiments.projection import ProjectionRequestError
+    from experiments.studies.monthly.projection import ProjectionRequestError
 
     tmp, _, paths = refreshed
     uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"

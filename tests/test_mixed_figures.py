@@ -1,4 +1,4 @@
-"""Official figures as window sums (experiments/mixed/figures.py), on period codes and on the
+"""Official figures as window sums (experiments/studies/mixed/figures.py), on period codes and on the
 bundled snapshot."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.mixed.figures import WINDOW_FRAME_COLUMNS, figure_windows, period_window, rounding_step
+from experiments.studies.mixed.figures import WINDOW_FRAME_COLUMNS, figure_windows, period_window, rounding_step
 from features.annual import load_annual_catalog
 from features.errors import ConfigError
 from features.series import load_catalog

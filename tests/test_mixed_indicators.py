@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from experiments.config import load_config
-from experiments.mixed.data import annual_as_monthly_step, prepare_mixed
+from experiments.studies.mixed.data import annual_as_monthly_step, prepare_mixed
 from features.series import load_catalog
 from features.snapshot import load_snapshot
 

@@ -1,6 +1,6 @@
 """The monthly study's reconciliation: the leakage-free backtest comparison
 (forecast/backtest/reconciled.py), the published projections and what the pyfunc model serves
-(experiments/monthly_reconcile.py), and the ``reconcile:`` config check."""
+(experiments/studies/monthly/reconcile.py), and the ``reconcile:`` config check."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from experiments.config import StudyConfig, load_config
-from experiments.monthly_reconcile import (
+from experiments.scenarios import Scenario
+from experiments.studies.monthly.projection import project
+from experiments.studies.monthly.reconcile import (
     BASE_COLUMN,
     backtest_comparison,
     identities_of,
@@ -20,8 +22,6 @@ from experiments.monthly_reconcile import (
     reconciliation_plan,
     serve,
 )
-from experiments.projection import project
-from experiments.scenarios import Scenario
 from features.errors import ConfigError
 from features.exog import usdjpy_monthly
 from features.series import build_panel, load_catalog

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.projection import OUTPUT_COLUMNS, ProjectionRequestError, project, usdjpy_path
+from experiments.studies.monthly.projection import OUTPUT_COLUMNS, ProjectionRequestError, project, usdjpy_path
 from forecast.models.base import BaseForecaster, normal_intervals
 
 

@@ -142,7 +142,7 @@ def test_report_command_writes_the_refresh_report_again_from_mlflow(refreshed, t
     """`deficit report` rebuilds the report from the run's logged inputs alone: byte for byte the
     refresh's own file in English, and the same tables with Japanese labels in Japanese."""
     from experiments.cli import main
-    from experiments.report_labels import LABELS
+    from experiments.reports.labels import LABELS
 
     tmp, _ = refreshed
     again = tmp_path / "again.html"

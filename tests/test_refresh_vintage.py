@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from boj_fixture_server import FixtureServer, catalogue_answer, fixture_codes
 
-from experiments.cli_vintages import Layout, import_file
+from experiments.cli.vintages import Layout, import_file
 from experiments.config import load_config
-from experiments.refresh_data import prepare_data
+from experiments.refresh.data import prepare_data
 from features.data_defaults import DEFAULT_BOJ_CATALOGUE
 from features.errors import ConfigError
 from features.sources.boj_catalogue import load_boj_catalogue

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.report_format import yen_html, yen_text
-from experiments.report_labels import LABELS, LANGS, labels
+from experiments.reports.format import yen_html, yen_text
+from experiments.reports.labels import LABELS, LANGS, labels
 from forecast.comparison import dm_matrix
 from forecast.diagnostics import ACF_LAGS, residual_diagnostics
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from experiments.annual_projection import resolve_paths
 from experiments.config import load_config
 from experiments.scenarios import (
     BASELINE,
@@ -22,6 +21,7 @@ from experiments.scenarios import (
     load_scenarios,
     pick,
 )
+from experiments.studies.annual.projection import resolve_paths
 from features.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_baseline_is_required(tmp_path):
 @pytest.fixture(scope="module")
 def annual():
     """The default annual study's inputs and its selected models fitted on all data (no backtest)."""
-    from experiments.annual_study import fit_final, prepare_annual
+    from experiments.studies.annual.study import fit_final, prepare_annual
     from features.series import load_catalog
     from features.snapshot import load_snapshot
 
@@ -158,7 +158,7 @@ def annual():
 
 
 def test_yen_scenarios_move_projected_yen_payments(annual):
-    from experiments.annual_study import project_all
+    from experiments.studies.annual.study import project_all
 
     study, data, estimators = annual
     projections, stored, _ = project_all(study, data, estimators)

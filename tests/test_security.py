@@ -102,7 +102,7 @@ def test_only_the_served_models_unpickle_and_only_their_own_artifacts():
         for line in path.read_text(encoding="utf-8").splitlines():
             if pattern.search(line):
                 found.setdefault(str(path.relative_to(ROOT)), []).append(line.strip())
-    assert set(found) == {"experiments/pyfunc_model.py", "experiments/pyfunc_annual.py"}, found
+    assert set(found) == {"experiments/studies/monthly/pyfunc.py", "experiments/studies/annual/pyfunc.py"}, found
     for lines in found.values():
         assert all("context.artifacts[" in line for line in lines), lines
 

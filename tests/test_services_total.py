@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.cli_vintages import Layout, import_file
+from experiments.cli.vintages import Layout, import_file
 from features import schemas
 from features.data_defaults import DEFAULT_BOJ_CATALOGUE
 from features.errors import DataValidationError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli_vintages import Layout, export, import_file, validate
+from experiments.cli.vintages import Layout, export, import_file, validate
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE
 from features.errors import DataValidationError
 from features.series import build_panel, load_catalog

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from experiments.study_steps import StudyRun, run_steps
+from experiments.studies.steps import StudyRun, run_steps
 
 
 @dataclass
@@ -46,9 +46,9 @@ def test_a_failing_step_stops_the_study_before_the_later_steps():
 @pytest.mark.parametrize(
     "module, steps",
     [
-        ("experiments.monthly_study", "backtest select gate fit project reconcile describe publish"),
-        ("experiments.annual_study", "backtest select fit project reconcile assess publish"),
-        ("experiments.mixed.study", "evidence select paths publish"),
+        ("experiments.studies.monthly.study", "backtest select gate fit project reconcile describe publish"),
+        ("experiments.studies.annual.study", "backtest select fit project reconcile assess publish"),
+        ("experiments.studies.mixed.study", "evidence select paths publish"),
     ],
 )
 def test_every_study_is_its_steps_in_the_documented_order(module, steps):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli_vintages import DiffFormat, Layout, diff, import_file, list_vintages, show, validate
+from experiments.cli.vintages import DiffFormat, Layout, diff, import_file, list_vintages, show, validate
 from features.data_defaults import BUNDLED, DEFAULT_BOJ_CATALOGUE, NEWEST
 from features.errors import DataValidationError
 from features.schemas import FLOWS

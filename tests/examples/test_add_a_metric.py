@@ -82,12 +82,14 @@ def test_configs_accept_the_new_metric_and_name_it_when_refusing_a_typo(with_map
 
 
 def test_run_logging_and_the_html_leaderboards_carry_the_new_metric(backtest, tmp_path):
-    from experiments.run_logging import log_child_runs
-    from experiments.tracking import ensure_experiment, use_tracking
+    from mlflow.tracking import MlflowClient
+
+    from experiments.tracking.runs import log_child_runs
+    from experiments.tracking.store import ensure_experiment
     from forecast.backtest import leaderboard
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = use_tracking(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # no process-wide URI left behind
     experiment = ensure_experiment(client, "example", uri, tmp_path)
     parent = client.create_run(experiment)
     board = leaderboard(backtest)

@@ -1,0 +1,3 @@
+from experiments.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""What analysts read: console tables, HTML reports, charts, labels and number formats."""

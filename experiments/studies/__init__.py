@@ -1,0 +1,1 @@
+"""The studies: each a list of steps over one context (steps.py)."""

@@ -1,0 +1,1 @@
+"""The annual study: every official annual figure, drivers, scenarios to 2030."""

@@ -1,0 +1,1 @@
+"""The monthly study: item history, backtest, gate, champions per target."""

@@ -1,0 +1,1 @@
+"""Everything MLflow: the store, runs, lineage, the registry, the promotion gate."""
