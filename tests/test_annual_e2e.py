@@ -191,7 +191,7 @@ def test_predict_cli_refuses_unknown_scenarios_and_models_without_one(refreshed)
         old = mlflow.pyfunc.load_model(path).metadata
         with mlflow.start_run():
             logged = mlflow.pyfunc.log_model(
-                name="model", python_model="{ROOT / "experiments" / "pyfunc_annual.py"}",
+                name="model", python_model="{ROOT / "experiments" / "studies" / "annual" / "pyfunc.py"}",
                 artifacts={{"estimators": f"{{path}}/artifacts/estimators.joblib",
                            "scenarios": f"{{path}}/artifacts/scenarios.json"}},
                 signature=ModelSignature(inputs=old.get_input_schema(), outputs=old.get_output_schema()),

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -20,7 +23,7 @@ from experiments.config import RefreshConfig, load_config
 from experiments.refresh.data import prepare_data
 from experiments.refresh.executor import backtest_executor, check_scheduler, with_cli_flags
 from experiments.studies.annual.outcome import AnnualOutcome
-from experiments.studies.annual.study import prepare_annual_studies, run_annual_studies
+from experiments.studies.annual.study import AnnualRun, prepare_annual_studies, run_annual_study
 from experiments.studies.mixed.data import prepare_mixed
 from experiments.studies.mixed.study import MixedOutcome, MixedRun, run_mixed_study
 from experiments.studies.monthly.study import MonthlyRun, StudyOutcome, run_monthly_study, study_data, study_fingerprint
@@ -93,6 +96,81 @@ def run_refresh(
     monthly_data, annual_data, mixed_data = _study_inputs(config, snapshot)
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
+    with _refresh_lock(config, wait):
+        _http_retry_policy(config)
+        client = use_tracking(uri)
+        client.search_experiments(max_results=1)  # an unreachable server fails here, before any work
+        credit = BOJ_CREDIT if refresh_data.from_boj_api else None
+        shared = _Shared(config, config_hash, snapshot, client, uri, refresh_data.tags(), force_promote)
+        with backtest_executor(config) as executor:
+            return _run_studies(shared, (monthly_data, annual_data, mixed_data), executor, progress, credit)
+
+
+def _run_studies(
+    shared: _Shared, data: tuple[dict, dict, dict], executor, progress: Progress | None, credit: str | None
+) -> list[StudyOutcome | AnnualOutcome | MixedOutcome]:
+    """Every study in order: monthly, annual, then mixed-frequency (which scores the annual
+    study's one-year-ahead forecasts beside its own)."""
+    config = shared.config
+    monthly_data, annual_data, mixed_data = data
+    monthly = [
+        run_monthly_study(
+            MonthlyRun(
+                *shared.run_args(study, study_fingerprint(study, config.series_catalog), credit),
+                data=monthly_data[study.name],
+                executor=executor,
+                progress=progress,
+            )
+        )
+        for study in config.studies
+    ]
+    # The annual backtests stay in this process whatever the executor (see annual/study.py).
+    annual = [
+        run_annual_study(
+            AnnualRun(
+                *shared.run_args(study, annual_data[study.name].fingerprint, None),
+                data=annual_data[study.name],
+                progress=progress,
+            )
+        )
+        for study in config.annual_studies
+    ]
+    comparator = next((a for a in annual if a.forecasts is not None), None)
+    comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
+    mixed = [
+        run_mixed_study(
+            MixedRun(
+                *shared.run_args(study, mixed_data[study.name].fingerprint, credit),
+                data=mixed_data[study.name],
+                executor=executor,
+                annual=comparison,
+            )
+        )
+        for study in config.mixed_frequency_studies
+    ]
+    return [*monthly, *annual, *mixed]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every study of one refresh shares: the first arguments of its run context."""
+
+    config: RefreshConfig
+    config_hash: str
+    snapshot: Snapshot
+    client: Any
+    uri: str
+    data_tags: dict[str, str]
+    force_promote: bool
+
+    def run_args(self, study, fingerprint: str, credit: str | None) -> tuple:
+        lineage = lineage_tags(self.snapshot, self.data_tags, fingerprint, self.config_hash)
+        return (study, self.config, self.snapshot, self.client, self.uri, lineage, self.force_promote, credit)
+
+
+@contextmanager
+def _refresh_lock(config: RefreshConfig, wait: bool) -> Iterator[None]:
+    """One refresh at a time per MLflow store: RefreshBusy (exit 75) at once, or queue with ``wait``."""
     config.mlruns_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(config.mlruns_dir / "refresh.lock"))
     try:
@@ -102,64 +180,6 @@ def run_refresh(
             f"another refresh is running (lock {lock.lock_file}); try again when it ends, or pass --wait"
         ) from None
     try:
-        _http_retry_policy(config)
-        client = use_tracking(uri)
-        client.search_experiments(max_results=1)  # an unreachable server fails here, before any work
-        with backtest_executor(config) as executor:
-            credit = BOJ_CREDIT if refresh_data.from_boj_api else None
-            outcomes = [
-                run_monthly_study(
-                    MonthlyRun(
-                        study,
-                        config,
-                        snapshot,
-                        client,
-                        uri,
-                        lineage_tags(
-                            snapshot, refresh_data.tags(), study_fingerprint(study, config.series_catalog), config_hash
-                        ),
-                        force_promote,
-                        credit,
-                        data=monthly_data[study.name],
-                        executor=executor,
-                        progress=progress,
-                    )
-                )
-                for study in config.studies
-            ]
-            # The annual backtests stay in this process whatever the executor (see run_annual_study).
-            annual = run_annual_studies(
-                config,
-                config_hash,
-                snapshot,
-                annual_data,
-                client,
-                uri,
-                progress,
-                force_promote,
-                data_tags=refresh_data.tags(),
-            )
-            # The mixed-frequency studies score the annual study's one-year-ahead forecasts beside theirs.
-            comparator = next((a for a in annual if a.forecasts is not None), None)
-            comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
-            mixed = [
-                run_mixed_study(
-                    MixedRun(
-                        study,
-                        config,
-                        snapshot,
-                        client,
-                        uri,
-                        lineage_tags(snapshot, refresh_data.tags(), mixed_data[study.name].fingerprint, config_hash),
-                        force_promote,
-                        credit,
-                        data=mixed_data[study.name],
-                        executor=executor,
-                        annual=comparison,
-                    )
-                )
-                for study in config.mixed_frequency_studies
-            ]
-        return outcomes + annual + mixed
+        yield
     finally:
         lock.release()

@@ -43,7 +43,6 @@ from experiments.studies.annual.reconcile import reconcile_projections, reconcil
 from experiments.studies.annual.refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.studies.annual.selection import evidence_table, select_models
 from experiments.studies.steps import StudyRun, run_steps
-from experiments.tracking.lineage import lineage_tags
 from features.errors import ConfigError
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
@@ -58,7 +57,6 @@ __all__ = [
     "prepare_annual",
     "prepare_annual_studies",
     "project_all",
-    "run_annual_studies",
     "run_annual_study",
 ]
 
@@ -229,32 +227,3 @@ def prepare_annual_studies(config, snapshot: Snapshot, monthly_catalog: SeriesCa
             raise ConfigError(f"{kind} '{repeated[0]}' is used by more than one study")
     load_scenarios(config.scenarios_dir)  # the monthly models serve these too: bad files fail here
     return {study.name: prepare_annual(snapshot, monthly_catalog, study) for study in config.annual_studies}
-
-
-def run_annual_studies(
-    config,
-    config_hash: str,
-    snapshot: Snapshot,
-    prepared: dict[str, AnnualData],
-    client,
-    uri: str,
-    progress: Progress | None = None,
-    force_promote: bool = False,
-    data_tags: dict[str, str] | None = None,
-) -> list[AnnualOutcome]:
-    return [
-        run_annual_study(
-            AnnualRun(
-                study,
-                config,
-                snapshot,
-                client,
-                uri,
-                lineage_tags(snapshot, data_tags, prepared[study.name].fingerprint, config_hash),
-                force_promote,
-                data=prepared[study.name],
-                progress=progress,
-            )
-        )
-        for study in config.annual_studies
-    ]

@@ -91,85 +91,21 @@ def publish_mixed(
     with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged:
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
             mlflow.set_tags({**lineage, "kind": "mixed_frequency_refresh"})
-            mlflow.log_params(
-                {
-                    "frequency": "monthly (mixed-frequency figures)",
-                    "targets": ",".join(study.targets),
-                    "approaches": ",".join(study.approaches),
-                    "indicators": ",".join(study.indicators),
-                    "origins": ",".join(map(str, study.evidence.origins)),
-                    "hidden_months": f"{study.evidence.hide_first}..{study.evidence.hide_last}",
-                    "projection_end": study.projection_end,
-                    "calibration_factor": round(outcome.factor, 6),
-                    **{f"forecast_model.{uid}": name for uid, name in outcome.selected.items()},
-                    **{f"estimate_model.{uid}": name for uid, name in outcome.estimators.items()},
-                    **{f"estimate_factor.{uid}": round(f, 6) for uid, f in outcome.estimate_factors.items()},
-                }
-            )
+            _log_params(study, outcome)
             _log_metrics(outcome)
             chart = paths_chart_png(
                 outcome.paths,
                 _totals(data, study),
                 {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets},
             )
-            with tempfile.TemporaryDirectory() as tmp_name:
-                tmp = Path(tmp_name)
-                tables = {
-                    "paths.csv": outcome.paths,
-                    "totals_check.csv": outcome.totals_check,
-                    "disaggregation.csv": outcome.disaggregation,
-                    "origins.csv": outcome.origins,
-                    "origin_scores.csv": outcome.scores,
-                    "coverage.csv": outcome.coverage,
-                    "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()]),
-                    f"levers_{study.end.year}.csv": levers,
-                }
-                for name, frame in tables.items():
-                    (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
-                    mlflow.log_artifact(str(tmp / name), "tables")
-                (tmp / "paths-chart.png").write_bytes(chart)
-                mlflow.log_artifact(str(tmp / "paths-chart.png"))
-                info = mlflow.pyfunc.log_model(
-                    name="model",
-                    python_model=str(PYFUNC_MIXED),
-                    artifacts={"paths": str(tmp / "paths.csv")},
-                    signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
-                    input_example=pd.DataFrame(
-                        {
-                            "unique_id": study.targets,
-                            "ds": [pd.Timestamp(meta["targets"][u]["first_forecast"]) for u in study.targets],
-                        }
-                    ),
-                    pip_requirements=PIP_REQUIREMENTS,
-                    metadata=meta,
-                )
-            version = registry.create_version(
-                client,
-                study.registered_model,
-                info.model_uri,
-                run.info.run_id,
-                info.model_id,
-                {
-                    **lineage,
-                    "selection": json.dumps(
-                        {"forecast": outcome.selected, "estimate": outcome.estimators}, sort_keys=True
-                    ),
-                },
-                description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
-            )
-            registry.promote(
-                client,
-                study.registered_model,
-                str(version.version),
-                "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion",
-            )
-            mlflow.set_tag("registered_model_version", str(version.version))
+            info = _log_tables_and_model(study, data, outcome, levers, meta, chart)
+            version = _register(client, study, info, run.info.run_id, lineage, outcome)
             report = render_mixed_report(
                 study,
                 data,
                 outcome,
                 chart,
-                str(version.version),
+                version,
                 run.info.run_id,
                 lineage.get("data_vintage", ""),
                 credit,
@@ -183,7 +119,85 @@ def publish_mixed(
         stage_csv(staged, out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
         report_path = out_dir / f"{study.name}-report.html"
         staged.write_text(report_path, report)
-    return Published(str(version.version), run.info.run_id, out_path, report_path)
+    return Published(version, run.info.run_id, out_path, report_path)
+
+
+def _log_params(study: MixedStudyConfig, outcome) -> None:
+    mlflow.log_params(
+        {
+            "frequency": "monthly (mixed-frequency figures)",
+            "targets": ",".join(study.targets),
+            "approaches": ",".join(study.approaches),
+            "indicators": ",".join(study.indicators),
+            "origins": ",".join(map(str, study.evidence.origins)),
+            "hidden_months": f"{study.evidence.hide_first}..{study.evidence.hide_last}",
+            "projection_end": study.projection_end,
+            "calibration_factor": round(outcome.factor, 6),
+            **{f"forecast_model.{uid}": name for uid, name in outcome.selected.items()},
+            **{f"estimate_model.{uid}": name for uid, name in outcome.estimators.items()},
+            **{f"estimate_factor.{uid}": round(f, 6) for uid, f in outcome.estimate_factors.items()},
+        }
+    )
+
+
+def _log_tables_and_model(study: MixedStudyConfig, data: MixedData, outcome, levers, meta: dict, chart: bytes):
+    """The study's tables and chart as run artifacts, and the pyfunc that serves the paths."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        tables = {
+            "paths.csv": outcome.paths,
+            "totals_check.csv": outcome.totals_check,
+            "disaggregation.csv": outcome.disaggregation,
+            "origins.csv": outcome.origins,
+            "origin_scores.csv": outcome.scores,
+            "coverage.csv": outcome.coverage,
+            "figures.csv": pd.concat([w.assign(unique_id=u) for u, w in data.windows.items()]),
+            f"levers_{study.end.year}.csv": levers,
+        }
+        for name, frame in tables.items():
+            (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
+            mlflow.log_artifact(str(tmp / name), "tables")
+        (tmp / "paths-chart.png").write_bytes(chart)
+        mlflow.log_artifact(str(tmp / "paths-chart.png"))
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_MIXED),
+            artifacts={"paths": str(tmp / "paths.csv")},
+            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA, params=PARAMS_SCHEMA),
+            input_example=pd.DataFrame(
+                {
+                    "unique_id": study.targets,
+                    "ds": [pd.Timestamp(meta["targets"][u]["first_forecast"]) for u in study.targets],
+                }
+            ),
+            pip_requirements=PIP_REQUIREMENTS,
+            metadata=meta,
+        )
+
+
+def _register(client, study: MixedStudyConfig, info, run_id: str, lineage: dict, outcome) -> str:
+    """A new version, made champion: the refreshed paths replace the served ones (no gate: the
+    selection is made on leakage-free origins, and the paths must start from the newest figures)."""
+    version = registry.create_version(
+        client,
+        study.registered_model,
+        info.model_uri,
+        run_id,
+        info.model_id,
+        {
+            **lineage,
+            "selection": json.dumps({"forecast": outcome.selected, "estimate": outcome.estimators}, sort_keys=True),
+        },
+        description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
+    )
+    registry.promote(
+        client,
+        study.registered_model,
+        str(version.version),
+        "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion",
+    )
+    mlflow.set_tag("registered_model_version", str(version.version))
+    return str(version.version)
 
 
 def _log_metrics(outcome) -> None:
@@ -239,14 +253,46 @@ def render_mixed_report(
     vintage_id: str = "",
     levers: pd.DataFrame | None = None,
 ) -> str:
-    paths = outcome.paths
     years = list(range(2022, study.end.year + 1))
+    compare, origin_rows = _origin_rows(outcome)
+    return render_template(
+        "mixed_report.html.j2",
+        study=study.name,
+        registered_model=study.registered_model,
+        version=version,
+        run_id=run_id,
+        data_vintage=data_vintage,
+        vintage_id=vintage_id,
+        last_figure=f"{outcome.last_figure:%Y-%m}",
+        projection_end=study.projection_end,
+        factor=f"{outcome.factor:.2f}",
+        sources=_source_rows(data),
+        chart=png_data(chart),
+        years=years,
+        annual=_annual_rows(study, outcome.paths, years),
+        totals=_totals_rows(outcome),
+        hide=f"{study.evidence.hide_first}..{study.evidence.hide_last}",
+        disaggregation=_disaggregation_rows(outcome),
+        validation="{:%Y-%m}..{:%Y-%m}".format(*validation_block(study)),
+        scores=_score_rows(outcome),
+        compare_methods=compare,
+        origin_rows=origin_rows,
+        coverage=_coverage_summary(outcome.coverage),
+        credit=credit,
+        **lever_context(levers, study.end.year),
+    )
+
+
+def _annual_rows(study, paths: pd.DataFrame, years: list[int]) -> list[dict]:
     annual = paths.assign(year=paths["ds"].dt.year).groupby(["scenario", "unique_id", "year"])["yhat"].sum()
-    annual_rows = [
+    return [
         {"scenario": s, "unique_id": u, "values": [_fmt(annual.get((s, u, y))) for y in years]}
         for s in [BASELINE] + sorted(set(paths["scenario"]) - {BASELINE})
         for u in study.targets
     ]
+
+
+def _source_rows(data: MixedData) -> list[dict]:
     sources = []
     for uid, w in data.windows.items():
         w = w.sort_values(["kind", "start"])
@@ -264,7 +310,11 @@ def render_mixed_report(
                     "labels": text,
                 }
             )
-    totals = [
+    return sources
+
+
+def _totals_rows(outcome) -> list[dict]:
+    return [
         {
             **r,
             "value": _fmt(r["value"]),
@@ -275,7 +325,10 @@ def render_mixed_report(
         }
         for r in outcome.totals_check.to_dict("records")
     ]
-    disagg = [
+
+
+def _disaggregation_rows(outcome) -> list[dict]:
+    return [
         {
             **r,
             "mase": _fmt(r["mase"], 3),
@@ -286,7 +339,10 @@ def render_mixed_report(
         }
         for r in outcome.disaggregation.to_dict("records")
     ]
-    scores = [
+
+
+def _score_rows(outcome) -> list[dict]:
+    return [
         {
             **r,
             "mean_scaled_error": _fmt(r["mean_scaled_error"], 3),
@@ -297,6 +353,10 @@ def render_mixed_report(
         }
         for r in outcome.scores.to_dict("records")
     ]
+
+
+def _origin_rows(outcome) -> tuple[list[str], list[dict]]:
+    """The compared methods, and per origin and total the forecast of each next to the figure."""
     origins = outcome.origins
     compare = [
         "selected",
@@ -304,11 +364,11 @@ def render_mixed_report(
         "drift",
         *sorted(m for m in origins["method"].unique() if m.startswith("annual_study")),
     ]
-    origin_rows = []
+    rows = []
     for (year, uid, label), part in origins.groupby(["origin", "unique_id", "label"], sort=True):
         by = dict(zip(part["method"], part["mean"]))
         by["selected"] = by.get(outcome.selected.get(uid))
-        origin_rows.append(
+        rows.append(
             {
                 "origin": int(year),
                 "unique_id": uid,
@@ -317,46 +377,14 @@ def render_mixed_report(
                 "values": [_fmt(by.get(m)) for m in compare],
             }
         )
-    cov = outcome.coverage
-    coverage = {
-        "n": len(cov),
-        **(
-            {
-                k: _fmt(cov[c].mean(), 2)
-                for k, c in (
-                    ("raw80", "inside_80"),
-                    ("raw95", "inside_95"),
-                    ("cal80", "inside_80_calibrated"),
-                    ("cal95", "inside_95_calibrated"),
-                )
-            }
-            if len(cov)
-            else {}
-        ),
-    }
-    return render_template(
-        "mixed_report.html.j2",
-        study=study.name,
-        registered_model=study.registered_model,
-        version=version,
-        run_id=run_id,
-        data_vintage=data_vintage,
-        vintage_id=vintage_id,
-        last_figure=f"{outcome.last_figure:%Y-%m}",
-        projection_end=study.projection_end,
-        factor=f"{outcome.factor:.2f}",
-        sources=sources,
-        chart=png_data(chart),
-        years=years,
-        annual=annual_rows,
-        totals=totals,
-        hide=f"{study.evidence.hide_first}..{study.evidence.hide_last}",
-        disaggregation=disagg,
-        validation="{:%Y-%m}..{:%Y-%m}".format(*validation_block(study)),
-        scores=scores,
-        compare_methods=compare,
-        origin_rows=origin_rows,
-        coverage=coverage,
-        credit=credit,
-        **lever_context(levers, study.end.year),
+    return compare, rows
+
+
+def _coverage_summary(cov: pd.DataFrame) -> dict:
+    columns = (
+        ("raw80", "inside_80"),
+        ("raw95", "inside_95"),
+        ("cal80", "inside_80_calibrated"),
+        ("cal95", "inside_95_calibrated"),
     )
+    return {"n": len(cov), **({k: _fmt(cov[c].mean(), 2) for k, c in columns} if len(cov) else {})}
