@@ -21,7 +21,21 @@ def print_annual(console: Console, outcome) -> None:
             soft_wrap=True,
         )
         return
-    metric = outcome.metric
+    console.print(_evidence_table(outcome))
+    console.print(_leaderboard_table(outcome))
+    print_exog_board(console, outcome.study, outcome.exog_board, outcome.metric, outcome.publication_lag_days)
+    if outcome.check is not None and len(outcome.check):
+        console.print(_check_table(outcome))
+    _print_scenarios(console, outcome)
+    console.print(
+        f"registered {outcome.registered_model} version {outcome.version} as @champion (scenario = pyfunc param); "
+        f"run {outcome.parent_run_id}; projections: {outcome.projections_path}; fan charts: "
+        f"{len(outcome.charts)} PNG in {outcome.projections_path.parent} ({outcome.seconds:.1f} s)",
+        soft_wrap=True,
+    )
+
+
+def _evidence_table(outcome) -> Table:
     table = Table(title=f"{outcome.study}: evidence per series (publication lag {outcome.publication_lag_days} days)")
     for col in ("series", "years: published / missing", "h", "scored origins", "model (chosen by)"):
         table.add_column(col, justify="right" if col in ("h", "scored origins") else "left", no_wrap=col == "series")
@@ -36,9 +50,11 @@ def print_annual(console: Console, outcome) -> None:
             f"{chosen.loc[ev.unique_id, 'model']} ({chosen.loc[ev.unique_id, 'basis']})",
         )
     table.caption = "* supporting series (longer evidence); the main targets are projected and fan-charted"
-    console.print(table)
+    return table
 
-    board = outcome.leaderboard
+
+def _leaderboard_table(outcome) -> Table:
+    metric, board = outcome.metric, outcome.leaderboard
     summary = (
         board.groupby("model")
         .agg(
@@ -56,29 +72,30 @@ def print_annual(console: Console, outcome) -> None:
         table.add_row(
             model, f"{row['mean_rank']:.2f}", f"{row['metric']:.3f}", str(int(row["series"])), str(int(row["origins"]))
         )
-    console.print(table)
-    print_exog_board(console, outcome.study, outcome.exog_board, metric, outcome.publication_lag_days)
+    return table
 
-    if outcome.check is not None and len(outcome.check):
-        first = outcome.note.splitlines()[0].lstrip("# ")
-        table = Table(title=first)
-        for col in ("model", "exog mode", "projection", "80% interval", "published", "inside 80%"):
-            table.add_column(
-                col,
-                justify="left" if col in ("model", "exog mode") else "right",
-                no_wrap=col in ("model", "projection", "published"),
-            )
-        for r in outcome.check.itertuples(index=False):
-            table.add_row(
-                r.model,
-                f"{r.exog_mode}{' (upper bound)' if r.upper_bound else ''}",
-                _fmt(r.mean),
-                f"[{_fmt(r.lo_80)}, {_fmt(r.hi_80)}]",
-                _fmt(r.y),
-                "yes" if r.inside_80 else "no",
-            )
-        console.print(table)
 
+def _check_table(outcome) -> Table:
+    table = Table(title=outcome.note.splitlines()[0].lstrip("# "))
+    for col in ("model", "exog mode", "projection", "80% interval", "published", "inside 80%"):
+        table.add_column(
+            col,
+            justify="left" if col in ("model", "exog mode") else "right",
+            no_wrap=col in ("model", "projection", "published"),
+        )
+    for r in outcome.check.itertuples(index=False):
+        table.add_row(
+            r.model,
+            f"{r.exog_mode}{' (upper bound)' if r.upper_bound else ''}",
+            _fmt(r.mean),
+            f"[{_fmt(r.lo_80)}, {_fmt(r.hi_80)}]",
+            _fmt(r.y),
+            "yes" if r.inside_80 else "no",
+        )
+    return table
+
+
+def _print_scenarios(console: Console, outcome) -> None:
     end = outcome.projections["ds"].dt.year.max()
     _scenario_table(
         console,
@@ -97,12 +114,6 @@ def print_annual(console: Console, outcome) -> None:
                 end,
                 f"{outcome.study}: {end} by scenario, {model} (adoption-aware sensitivity; not served)",
             )
-    console.print(
-        f"registered {outcome.registered_model} version {outcome.version} as @champion (scenario = pyfunc param); "
-        f"run {outcome.parent_run_id}; projections: {outcome.projections_path}; fan charts: "
-        f"{len(outcome.charts)} PNG in {outcome.projections_path.parent} ({outcome.seconds:.1f} s)",
-        soft_wrap=True,
-    )
 
 
 def _scenario_table(console: Console, projections: pd.DataFrame, targets: list[str], year: int, title: str) -> None:

@@ -40,30 +40,8 @@ def scenario_fan_grid(
     for i, scenario in enumerate(scenarios):
         for j, uid in enumerate(targets):
             ax = axes[i][j]
-            hist = history[uid] / 1e4
-            ax.plot(hist.index.year, hist.to_numpy(), "o-", color="black", ms=2.5, lw=1, label="published")
             rows = projections[(projections["unique_id"] == uid) & (projections["scenario"] == scenario)]
-            if len(rows):
-                years = rows["ds"].dt.year
-                ax.fill_between(
-                    years,
-                    rows["yhat_lo_95"] / 1e4,
-                    rows["yhat_hi_95"] / 1e4,
-                    color="tab:blue",
-                    alpha=0.15,
-                    lw=0,
-                    label="95%",
-                )
-                ax.fill_between(
-                    years,
-                    rows["yhat_lo_80"] / 1e4,
-                    rows["yhat_hi_80"] / 1e4,
-                    color="tab:blue",
-                    alpha=0.3,
-                    lw=0,
-                    label="80%",
-                )
-                ax.plot(years, rows["yhat"] / 1e4, color="tab:blue", lw=1.3, label="projection")
+            _fan(ax, history[uid], rows)
             if i == 0:
                 ax.set_title(labels.get(uid, uid), fontsize=7)
             if j == 0:
@@ -78,6 +56,20 @@ def scenario_fan_grid(
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+def _fan(ax, history: pd.Series, rows: pd.DataFrame) -> None:
+    """The published history (points; gaps left open) and one projection with its 80% and 95%
+    intervals, in 兆円."""
+    hist = history / 1e4
+    ax.plot(hist.index.year, hist.to_numpy(), "o-", color="black", ms=2.5, lw=1, label="published")
+    if not len(rows):
+        return
+    years = rows["ds"].dt.year
+    for level, alpha in ((95, 0.15), (80, 0.3)):
+        lo, hi = rows[f"yhat_lo_{level}"] / 1e4, rows[f"yhat_hi_{level}"] / 1e4
+        ax.fill_between(years, lo, hi, color="tab:blue", alpha=alpha, lw=0, label=f"{level}%")
+    ax.plot(years, rows["yhat"] / 1e4, color="tab:blue", lw=1.3, label="projection")
 
 
 def scenario_comparison_chart(

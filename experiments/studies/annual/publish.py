@@ -67,13 +67,6 @@ def publish_annual(
 ) -> Published:
     """Log ``outcome``'s tables, charts and model in one run, register the version as champion, then
     write the projection files."""
-    bt = study.backtest
-    board, exog_board = outcome.leaderboard, outcome.exog_board
-    evidence, selection, projections = outcome.evidence, outcome.selection, outcome.projections
-    deltas, sensitivity = outcome.deltas, outcome.sensitivity
-    check, note = outcome.check, outcome.note
-    assert evidence is not None and deltas is not None and sensitivity is not None  # set by the study run
-    adoption = _adoption_table(data, study)
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
@@ -86,81 +79,104 @@ def publish_annual(
         mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run,
     ):
         mlflow.set_tags({**lineage, "kind": "annual_refresh"})
-        mlflow.log_params(
-            {
-                "frequency": "annual",
-                "targets": ",".join(study.targets),
-                "supporting_targets": ",".join(study.supporting_targets),
-                "models": ",".join(m.name for m in study.models),
-                "horizon": bt.horizon,
-                "supporting_horizon": bt.supporting_horizon,
-                "metric": bt.metric,
-                "exog_mode": PRIMARY_MODE,
-                "compare_exog_modes": ",".join(bt.compare_exog_modes),
-                "publication_lag_days": bt.publication_lag_days,
-                "fallback_model": study.selection.fallback,
-                "min_origins": study.selection.min_origins,
-                "projection_end": study.projection_end,
-                "scenarios": ",".join(sorted(data.scenarios)),
-                "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
-            }
-        )
+        _log_params(study, data, meta)
         tmp = Path(tmp_name)
-        charts = _charts(study, data, projections, tmp)
+        charts = _charts(study, data, outcome.projections, tmp)
         for chart in charts:
             mlflow.log_artifact(str(chart), "fan_charts")
-        tables = {
-            "leaderboard.csv": board,
-            "leaderboard_exog_modes.csv": exog_board,
-            "evidence.csv": evidence,
-            "selection.csv": selection,
-            "skipped.csv": outcome.skipped,
-            "projections.csv": projections,
-            "provenance.csv": data.provenance,
-            "adoption_index.csv": adoption,
-            f"backtest_check_{study.check_year}.csv": check,
-            "scenario_deltas.csv": deltas.reset_index(),
-            "projections_sensitivity.csv": sensitivity,
-            f"levers_{study.projection_end}.csv": outcome.levers,
-        }
-        for name, frame in tables.items():
-            (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
-            mlflow.log_artifact(str(tmp / name), "tables")
-        mlflow.log_text(note, f"backtest_check_{study.check_year}.md")
+        _log_tables(study, data, outcome, tmp)
         info = _log_model(estimators, stored, meta, tmp)
-        version = registry.create_version(
-            client,
-            study.registered_model,
-            info.model_uri,
-            run.info.run_id,
-            info.model_id,
-            {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
-            description="annual projection study (scenarios as pyfunc param 'scenario')",
-        )
-        reason = (
-            f"annual study: at most {int(evidence['scored_origins'].max())} scored origins per series, too few "
-            f"for a champion/challenger test; the refreshed model replaces the champion"
-        )
-        registry.promote(client, study.registered_model, str(version.version), reason)
-        mlflow.set_tag("registered_model_version", str(version.version))
-        report = render_annual_report(
-            study, outcome, charts, str(version.version), run.info.run_id, lineage["data_vintage"]
-        )
+        version = _register(client, study, info, run.info.run_id, lineage, outcome, meta)
+        report = render_annual_report(study, outcome, charts, version, run.info.run_id, lineage["data_vintage"])
         mlflow.log_text(report, "report.html")
-        # The charts go next to the projections file, with the CSVs.
-        saved_charts = [out_dir / chart.name for chart in charts]
-        for chart, target in zip(charts, saved_charts):
-            staged.write_bytes(target, chart.read_bytes())
-        out_path = out_dir / f"{study.name}.csv"
-        stage_csv(staged, out_path, projections)
-        if len(sensitivity):
-            stage_csv(staged, out_dir / f"{study.name}-sensitivity.csv", sensitivity)
-        staged.write_text(out_dir / f"{study.name}-backtest-{study.check_year}.md", note)
-        stage_csv(staged, out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers)
-        stage_csv(staged, out_dir / f"{study.name}-leaderboard-exog-modes.csv", exog_board)
-        report_path = out_dir / f"{study.name}-report.html"
-        staged.write_text(report_path, report)
-    return Published(str(version.version), run.info.run_id, out_path, saved_charts, report_path)
+        saved_charts, out_path = _stage_files(study, outcome, charts, report, out_dir, staged)
+    return Published(version, run.info.run_id, out_path, saved_charts, out_dir / f"{study.name}-report.html")
+
+
+def _log_params(study: AnnualStudyConfig, data: AnnualData, meta: dict) -> None:
+    bt = study.backtest
+    mlflow.log_params(
+        {
+            "frequency": "annual",
+            "targets": ",".join(study.targets),
+            "supporting_targets": ",".join(study.supporting_targets),
+            "models": ",".join(m.name for m in study.models),
+            "horizon": bt.horizon,
+            "supporting_horizon": bt.supporting_horizon,
+            "metric": bt.metric,
+            "exog_mode": PRIMARY_MODE,
+            "compare_exog_modes": ",".join(bt.compare_exog_modes),
+            "publication_lag_days": bt.publication_lag_days,
+            "fallback_model": study.selection.fallback,
+            "min_origins": study.selection.min_origins,
+            "projection_end": study.projection_end,
+            "scenarios": ",".join(sorted(data.scenarios)),
+            "reconcile": "off" if meta["reconciliation"] is None else meta["reconciliation"]["method_used"],
+        }
+    )
+
+
+def _log_tables(study: AnnualStudyConfig, data: AnnualData, outcome: AnnualOutcome, tmp: Path) -> None:
+    assert outcome.deltas is not None  # set by the study run
+    tables = {
+        "leaderboard.csv": outcome.leaderboard,
+        "leaderboard_exog_modes.csv": outcome.exog_board,
+        "evidence.csv": outcome.evidence,
+        "selection.csv": outcome.selection,
+        "skipped.csv": outcome.skipped,
+        "projections.csv": outcome.projections,
+        "provenance.csv": data.provenance,
+        "adoption_index.csv": _adoption_table(data, study),
+        f"backtest_check_{study.check_year}.csv": outcome.check,
+        "scenario_deltas.csv": outcome.deltas.reset_index(),
+        "projections_sensitivity.csv": outcome.sensitivity,
+        f"levers_{study.projection_end}.csv": outcome.levers,
+    }
+    for name, frame in tables.items():
+        (tmp / name).write_text(frame.to_csv(index=False), encoding="utf-8")
+        mlflow.log_artifact(str(tmp / name), "tables")
+    mlflow.log_text(outcome.note, f"backtest_check_{study.check_year}.md")
+
+
+def _register(client, study: AnnualStudyConfig, info, run_id: str, lineage: dict, outcome, meta: dict) -> str:
+    """A new version, made champion: a handful of scored origins cannot support a gate's test."""
+    assert outcome.evidence is not None  # set by the study run
+    version = registry.create_version(
+        client,
+        study.registered_model,
+        info.model_uri,
+        run_id,
+        info.model_id,
+        {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
+        description="annual projection study (scenarios as pyfunc param 'scenario')",
+    )
+    reason = (
+        f"annual study: at most {int(outcome.evidence['scored_origins'].max())} scored origins per series, too few "
+        f"for a champion/challenger test; the refreshed model replaces the champion"
+    )
+    registry.promote(client, study.registered_model, str(version.version), reason)
+    mlflow.set_tag("registered_model_version", str(version.version))
+    return str(version.version)
+
+
+def _stage_files(
+    study: AnnualStudyConfig, outcome: AnnualOutcome, charts: list[Path], report: str, out_dir: Path, staged
+) -> tuple[list[Path], Path]:
+    """The projections, sensitivity, check note, levers, exogenous-mode board, report and charts
+    (next to the projections file, with the CSVs); written together when the run succeeds."""
+    assert outcome.sensitivity is not None  # set by the study run
+    saved_charts = [out_dir / chart.name for chart in charts]
+    for chart, target in zip(charts, saved_charts):
+        staged.write_bytes(target, chart.read_bytes())
+    out_path = out_dir / f"{study.name}.csv"
+    stage_csv(staged, out_path, outcome.projections)
+    if len(outcome.sensitivity):
+        stage_csv(staged, out_dir / f"{study.name}-sensitivity.csv", outcome.sensitivity)
+    staged.write_text(out_dir / f"{study.name}-backtest-{study.check_year}.md", outcome.note)
+    stage_csv(staged, out_dir / f"{study.name}-levers-{study.projection_end}.csv", outcome.levers)
+    stage_csv(staged, out_dir / f"{study.name}-leaderboard-exog-modes.csv", outcome.exog_board)
+    staged.write_text(out_dir / f"{study.name}-report.html", report)
+    return saved_charts, out_path
 
 
 def _adoption_table(data: AnnualData, study: AnnualStudyConfig) -> pd.DataFrame:

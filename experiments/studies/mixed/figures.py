@@ -79,8 +79,27 @@ def figure_windows(
         raise ConfigError(
             f"series '{target}' has no monthly and published figures to combine (kind official with monthly)"
         )
-    exact_sources = set(dict(catalog.tiers).get(EXACT_TIER, []))
-    rows = []
+    rows = _monthly_rows(snapshot, catalog, spec, as_of, months_until, hide_months, monthly, provenance)
+    rows += _published_rows(snapshot, catalog, spec, as_of)
+    if not rows:
+        return pd.DataFrame(columns=[*WINDOW_FRAME_COLUMNS, "end"])
+    frame = pd.DataFrame(rows)
+    if months_until is not None:
+        frame = frame[(frame["months"] == 1) | (frame["start"] + pd.to_timedelta(0, "D") <= pd.Timestamp(months_until))]
+        ends = frame["start"].dt.to_period("M") + (frame["months"] - 1)
+        frame = frame[ends.dt.to_timestamp() <= pd.Timestamp(months_until)]
+    # a total of months that are all monthly figures adds nothing (and counts them twice)
+    frame = frame[~redundant(frame).to_numpy()]
+    # the same window from two frequencies (a calendar half that is also a YTD sum): keep one
+    frame = frame.drop_duplicates(["start", "months"], keep="first")
+    checked = check_windows(frame[["start", "months", "value", "sd"]])
+    extra = frame.set_index(["start", "months"])[["label", "kind", "source_id", "vintage"]]
+    out = checked.join(extra, on=["start", "months"])
+    return out[[*WINDOW_FRAME_COLUMNS, "end"]].reset_index(drop=True)
+
+
+def _monthly_rows(snapshot, catalog, spec, as_of, months_until, hide_months, monthly, provenance) -> list[dict]:
+    """The target's monthly figures as one-month windows, as known at ``as_of`` (see figure_windows)."""
     monthly = (catalog.monthly.build(snapshot, spec.monthly) if monthly is None else monthly).dropna()
     vintage = catalog.monthly.source_vintage(snapshot, spec.monthly)
     if as_of is not None and vintage and pd.Timestamp(vintage) > pd.Timestamp(as_of) and months_until is None:
@@ -92,6 +111,7 @@ def figure_windows(
         monthly = monthly[(monthly.index < first) | (monthly.index > last)]
     if provenance is None:
         provenance = monthly_provenance(snapshot, catalog.monthly, spec.monthly)
+    rows = []
     for ds, value in monthly.items():
         source, month_vintage = provenance.get(ds, ("monthly:" + spec.monthly, vintage))
         rows.append(
@@ -106,11 +126,18 @@ def figure_windows(
                 "vintage": month_vintage,
             }
         )
+    return rows
 
+
+def _published_rows(snapshot, catalog, spec, as_of) -> list[dict]:
+    """The published totals (annual, half, fiscal, year-to-date) of the target known at ``as_of``,
+    each with its rounding as its measurement sd."""
+    exact_sources = set(dict(catalog.tiers).get(EXACT_TIER, []))
     published = snapshot.digital_annual
     published = published[(published["item"] == spec.item) & (published["flow"] == spec.flow)]
     if as_of is not None:
         published = published[pd.to_datetime(published["vintage"]) <= pd.Timestamp(as_of)]
+    rows = []
     for frequency, group in published.groupby("frequency", sort=True):
         for _, row in catalog.choose(group).iterrows():
             start, months = period_window(str(row["period"]), str(frequency))
@@ -128,21 +155,7 @@ def figure_windows(
                     "vintage": row["vintage"],
                 }
             )
-    if not rows:
-        return pd.DataFrame(columns=[*WINDOW_FRAME_COLUMNS, "end"])
-    frame = pd.DataFrame(rows)
-    if months_until is not None:
-        frame = frame[(frame["months"] == 1) | (frame["start"] + pd.to_timedelta(0, "D") <= pd.Timestamp(months_until))]
-        ends = frame["start"].dt.to_period("M") + (frame["months"] - 1)
-        frame = frame[ends.dt.to_timestamp() <= pd.Timestamp(months_until)]
-    # a total of months that are all monthly figures adds nothing (and counts them twice)
-    frame = frame[~redundant(frame).to_numpy()]
-    # the same window from two frequencies (a calendar half that is also a YTD sum): keep one
-    frame = frame.drop_duplicates(["start", "months"], keep="first")
-    checked = check_windows(frame[["start", "months", "value", "sd"]])
-    extra = frame.set_index(["start", "months"])[["label", "kind", "source_id", "vintage"]]
-    out = checked.join(extra, on=["start", "months"])
-    return out[[*WINDOW_FRAME_COLUMNS, "end"]].reset_index(drop=True)
+    return rows
 
 
 def monthly_provenance(
