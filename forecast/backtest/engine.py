@@ -198,6 +198,12 @@ def cross_validate(
     tasks += global_tasks(series, global_models, settings)
     outputs = (executor or JoblibExecutor(n_jobs)).run(tasks, progress)
 
+    return _collect(outputs, panel, settings)
+
+
+def _collect(outputs: list, panel: pd.DataFrame, settings: BacktestSettings) -> BacktestResult:
+    """The tasks' (forecasts, skip) pairs as one result: realised values joined, compared
+    exogenous modes set apart, skips merged per (series, model)."""
     frames = [frame for frame, _ in outputs if frame is not None]
     forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FORECAST_COLUMNS)
     forecasts = _attach_realised(forecasts, panel)
@@ -216,10 +222,6 @@ def cross_validate(
             else None
         ),
     )
-
-
-def _compare_modes(settings: BacktestSettings) -> tuple[str, ...]:
-    return settings.exog_options.compare_modes if settings.exog_options is not None else ()
 
 
 # ---- panel preparation (parent process) --------------------------------------------------------
@@ -315,14 +317,7 @@ def _run_task(
                 # What this origin may see: published target, drivers known then (exog_modes.py).
                 view = view_of(cutoff)
                 y_hist, X_hist = view.y_hist, view.X_hist
-                if fitted is None:
-                    fitted = fresh().fit(y_hist, X_hist)
-                elif i % settings.refit_every:
-                    fitted.update(y_hist, X_hist)
-                elif settings.warm_start:
-                    fitted.warm_fit(y_hist, X_hist)
-                else:
-                    fitted = fresh().fit(y_hist, X_hist)
+                fitted = _model_at(i, fitted, fresh, settings, y_hist, X_hist)
                 # With a publication lag the model also forecasts the unpublished periods up to the
                 # cutoff; only the horizon after the cutoff is kept and scored.
                 pred = fitted.predict(view.steps, view.X_future)
@@ -337,22 +332,7 @@ def _run_task(
                     metrics.mase_scale(y_hist.to_numpy(), settings.season_length),
                 )
             # Compared exogenous modes (e.g. oracle), reported apart: exog_modes.compared_views.
-            for mode, frame in compared_views(
-                fitted,
-                model,
-                y,
-                X,
-                cutoff,
-                settings,
-                view,
-                lambda p, v, cutoff=cutoff: _fold_frame(
-                    p, cutoff, metrics.mase_scale(v.y_hist, settings.season_length)
-                ),
-                position=i,
-                n_cutoffs=len(cutoffs),
-                view_of=view_of,
-            ):
-                view_frames.append(frame.assign(model=name, exog_mode=mode))
+            view_frames += _compared_frames(name, fitted, model, y, X, cutoff, settings, view, i, cutoffs, view_of)
 
     forecasts = rows.frame(uid, name)
     if view_frames:
@@ -360,6 +340,39 @@ def _run_task(
         forecasts = views if forecasts is None else pd.concat([forecasts, views], ignore_index=True)
     skip = _skip_record(uid, name, reasons[0], len(reasons), len(cutoffs)) if reasons else None
     return forecasts, skip
+
+
+def _model_at(
+    position: int, fitted: BaseForecaster | None, fresh, settings: BacktestSettings, y_hist, X_hist
+) -> BaseForecaster:
+    """The model of the origin at ``position``: a fresh fit at the first origin and at every
+    ``refit_every``-th (from the previous fit's parameters under ``warm_start``), else the
+    previous fit updated with the new observations."""
+    if fitted is None:
+        return fresh().fit(y_hist, X_hist)
+    if position % settings.refit_every:
+        return fitted.update(y_hist, X_hist)
+    if settings.warm_start:
+        return fitted.warm_fit(y_hist, X_hist)
+    return fresh().fit(y_hist, X_hist)
+
+
+def _compared_frames(name, fitted, model, y, X, cutoff, settings, view, position, cutoffs, view_of) -> list:
+    """The forecasts of this origin under each compared exogenous mode, labelled by ``exog_mode``."""
+    frames = compared_views(
+        fitted,
+        model,
+        y,
+        X,
+        cutoff,
+        settings,
+        view,
+        lambda p, v: _fold_frame(p, cutoff, metrics.mase_scale(v.y_hist, settings.season_length)),
+        position=position,
+        n_cutoffs=len(cutoffs),
+        view_of=view_of,
+    )
+    return [frame.assign(model=name, exog_mode=mode) for mode, frame in frames]
 
 
 def _origin_chunks(model: BaseForecaster, y: pd.Series, settings: BacktestSettings) -> list[range]:

@@ -58,12 +58,18 @@ def backtest_annual(
             done += 1
             if progress is not None:
                 progress(study.name, done, total)
+    return _on_observed_cutoffs(study, data, forecasts, skipped, views)
+
+
+def _on_observed_cutoffs(study: AnnualStudyConfig, data: AnnualData, forecasts, skipped, views) -> BacktestResult:
+    """The runs as one result, keeping only folds whose cutoff year has a figure: a fold cut at a
+    missing year would measure the snapshot's gap (2017-2021 exist at MOF, we just do not hold
+    them), not a forecaster's situation."""
+    bt = study.backtest
     observed = data.panel.loc[data.panel["y"].notna(), ["unique_id", "ds"]].rename(columns={"ds": "cutoff"})
     observed = observed.astype({"cutoff": "datetime64[us]"})
 
     def on_observed(frame: pd.DataFrame) -> pd.DataFrame:
-        # A fold whose cutoff is a missing year would measure the snapshot's gap (2017-2021 exist
-        # at MOF, we just do not hold them), not a forecaster's situation: left out.
         frame = frame.astype({"cutoff": "datetime64[us]", "ds": "datetime64[us]"})
         keys = ["unique_id", "model", *(["exog_mode"] if "exog_mode" in frame else []), "cutoff", "h"]
         return frame.merge(observed, on=["unique_id", "cutoff"]).sort_values(keys, ignore_index=True)
