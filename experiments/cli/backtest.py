@@ -29,83 +29,97 @@ AUTOMATIC_ROWS = ("auto", "auto_mean")  # the names --auto adds
 OUTPUT_COLUMNS = ["unique_id", "model", "cutoff", "ds", "y", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
 
 
-def backtest(
-    data: Path = typer.Option(..., "--data", help="Long-format CSV: unique_id, ds, y [, exogenous columns]."),
-    freq: str = typer.Option(..., "--freq", help="MS (monthly), QS (quarterly) or YS (annual) period starts."),
-    horizon: int = typer.Option(..., "--horizon", "-h", min=1, help="Periods forecast from each origin."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for forecasts.csv, metrics.csv, skipped.csv."),
-    origins: int = typer.Option(
-        1, "--origins", min=1, help="Origins per series; 1 = the last H observations as one test window."
+# The options, declared once as types (typer's Annotated style): direct calls of ``backtest`` then
+# get the same defaults as the command line.
+_Data = Annotated[Path, typer.Option("--data", help="Long-format CSV: unique_id, ds, y [, exogenous columns].")]
+_Freq = Annotated[str, typer.Option("--freq", help="MS (monthly), QS (quarterly) or YS (annual) period starts.")]
+_Horizon = Annotated[int, typer.Option("--horizon", "-h", min=1, help="Periods forecast from each origin.")]
+_Output = Annotated[Path, typer.Option("--output", "-o", help="Folder for forecasts.csv, metrics.csv, skipped.csv.")]
+_Origins = Annotated[
+    int, typer.Option("--origins", min=1, help="Origins per series; 1 = the last H observations as one test window.")
+]
+_Step = Annotated[int, typer.Option("--step", min=1, help="Periods between origins.")]
+_Models = Annotated[str, typer.Option("--models", help="Comma-separated model names.")]
+_NJobs = Annotated[int, typer.Option("--n-jobs", min=1, help="Worker processes (Dask: LocalCluster workers).")]
+_RefitEvery = Annotated[
+    int, typer.Option("--refit-every", min=1, help="Re-estimate every K origins; update the state in between.")
+]
+_WarmStart = Annotated[
+    bool, typer.Option("--warm-start", help="Start each refit from the previous origin's parameters.")
+]
+_OriginsPerTask = Annotated[int, typer.Option("--origins-per-task", min=1, help="Origins per parallel task.")]
+_ShareFeatures = Annotated[
+    bool,
+    typer.Option(
+        "--share-features",
+        help="Build each origin's view of a series once for all models (same forecasts, less repeated work).",
     ),
-    step: int = typer.Option(1, "--step", min=1, help="Periods between origins."),
-    models: str = typer.Option(DEFAULT_MODELS, "--models", help="Comma-separated model names."),
-    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Worker processes (Dask: LocalCluster workers)."),
-    refit_every: int = typer.Option(
-        1, "--refit-every", min=1, help="Re-estimate every K origins; update the state in between."
+]
+_Scheduler = Annotated[
+    str | None, typer.Option("--scheduler-address", help="Run on this Dask scheduler (tcp://host:port).")
+]
+_LocalCluster = Annotated[bool, typer.Option("--dask-local", help="Run on a Dask LocalCluster of --n-jobs workers.")]
+_GlobalAlignment = Annotated[
+    str,
+    typer.Option(
+        "--global-alignment",
+        help="Global (cross-series) models: 'date' trains each origin on every series' values up to that date; "
+        "'position' groups each series' k-th last origin (panels with arbitrary dates, e.g. M3).",
     ),
-    warm_start: bool = typer.Option(
-        False, "--warm-start", help="Start each refit from the previous origin's parameters."
+]
+_Combine = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--combine",
+        help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
+        "bounds of the listed models, wherever all of them forecast. Repeatable.",
     ),
-    origins_per_task: int = typer.Option(12, "--origins-per-task", min=1, help="Origins per parallel task."),
-    # Annotated, so that direct calls of this function that omit it get False, not a truthy OptionInfo.
-    share_features: Annotated[
-        bool,
-        typer.Option(
-            "--share-features",
-            help="Build each origin's view of a series once for all models (same forecasts, less repeated work).",
-        ),
-    ] = False,
-    scheduler_address: str | None = typer.Option(
-        None, "--scheduler-address", help="Run on this Dask scheduler (tcp://host:port)."
+]
+_Auto = Annotated[
+    bool,
+    typer.Option(
+        "--auto/--no-auto",
+        help="Add 'auto_mean' (mean of pooled_mlp, auto_ets, auto_theta, ces: those that ran) and 'auto': at each "
+        "origin the single model or auto_mean with the lowest MASE on the errors known by then "
+        "(auto_mean where none is known yet).",
     ),
-    local_cluster: bool = typer.Option(False, "--dask-local", help="Run on a Dask LocalCluster of --n-jobs workers."),
-    # Annotated, so that direct calls of this function that omit it get "date" too.
-    global_alignment: Annotated[
-        str,
-        typer.Option(
-            "--global-alignment",
-            help="Global (cross-series) models: 'date' trains each origin on every series' values up to that date; "
-            "'position' groups each series' k-th last origin (panels with arbitrary dates, e.g. M3).",
-        ),
-    ] = "date",
-    # Annotated, so that direct calls of this function that omit it get no combination.
-    combine: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--combine",
-            help="Add a combination declared up front: NAME=mean:a,b,c (or median); the point forecasts and "
-            "bounds of the listed models, wherever all of them forecast. Repeatable.",
-        ),
-    ] = None,
-    # Annotated, so that direct calls of this function that omit it get the automatic rows too.
-    auto: Annotated[
-        bool,
-        typer.Option(
-            "--auto/--no-auto",
-            help="Add 'auto_mean' (mean of pooled_mlp, auto_ets, auto_theta, ces: those that ran) and 'auto': at each "
-            "origin the single model or auto_mean with the lowest MASE on the errors known by then "
-            "(auto_mean where none is known yet).",
-        ),
-    ] = True,
-    select_k: list[int] | None = typer.Option(
-        None,
+]
+_SelectK = Annotated[
+    list[int] | None,
+    typer.Option(
         "--select-k",
         min=1,
         help="Add model 'select_K': at each origin the median of the K models with the lowest MASE on "
         "the errors known by then (K=1: pick the best); the first origin, with none known, combines all. Repeatable.",
     ),
+]
+
+
+def backtest(
+    data: _Data,
+    freq: _Freq,
+    horizon: _Horizon,
+    output: _Output,
+    origins: _Origins = 1,
+    step: _Step = 1,
+    models: _Models = DEFAULT_MODELS,
+    n_jobs: _NJobs = 1,
+    refit_every: _RefitEvery = 1,
+    warm_start: _WarmStart = False,
+    origins_per_task: _OriginsPerTask = 12,
+    share_features: _ShareFeatures = False,
+    scheduler_address: _Scheduler = None,
+    local_cluster: _LocalCluster = False,
+    global_alignment: _GlobalAlignment = "date",
+    combine: _Combine = None,
+    auto: _Auto = True,
+    select_k: _SelectK = None,
 ) -> None:
     """Backtest models on your own panel; write forecasts, per-series metrics and skips to --output."""
     from rich.console import Console
 
     from experiments.cli.progress import progress_reporter
-    from forecast.backtest import (
-        BacktestSettings,
-        add_automatic_choice,
-        add_fixed_combination,
-        add_selected_ensemble,
-        cross_validate,
-    )
+    from forecast.backtest import BacktestSettings, cross_validate
     from forecast.backtest.executors import make_executor
     from forecast.backtest.global_engine import GLOBAL_ALIGNMENTS
     from forecast.models.registry import make_model
@@ -134,17 +148,29 @@ def backtest(
         share_features=share_features,
     )
     executor = make_executor(n_jobs, scheduler_address, dask=local_cluster)
-    err = Console(stderr=True)
-    with progress_reporter(err) as progress:
+    with progress_reporter(Console(stderr=True)) as progress:
         result = cross_validate(
             panel, built, settings, executor=executor, progress=lambda done, total: progress(data.name, done, total)
         )
+    result = _with_combinations(result, select_k, combinations, auto and len(names) > 1)
+    _write_outputs(result, output)
+
+
+def _with_combinations(result, select_k: list[int] | None, combinations: list, auto: bool):
+    """The requested combinations added as rows of their own: selections, fixed combinations, auto."""
+    from forecast.backtest import add_automatic_choice, add_fixed_combination, add_selected_ensemble
+
     for k in sorted(set(select_k or [])):
         result = add_selected_ensemble(result, k=k, method="median", metric="mase", name=f"select_{k}")
     for name, method, members in combinations:
         result = add_fixed_combination(result, members, method, name=name)
-    if auto and len(names) > 1:
+    if auto:
         result = add_automatic_choice(result, name=AUTOMATIC_ROWS[0])
+    return result
+
+
+def _write_outputs(result, output: Path) -> None:
+    from rich.console import Console
 
     output.mkdir(parents=True, exist_ok=True)
     forecasts = result.forecasts.rename(columns={"mean": "yhat"})[OUTPUT_COLUMNS]
