@@ -187,15 +187,7 @@ def fit_map(
     # ``initialize_scales`` (absmax scaling, no floor).
     y_scale = float(np.abs(y).max()) or 1.0
     start, t_scale = ds[0], ds[-1] - ds[0]
-    regressors = []
-    for j, name in enumerate(regressor_names):
-        assert X is not None  # regressor columns come with X
-        column = pd.Series(X[:, j])
-        mu, std = 0.0, 1.0
-        values = column.unique()
-        if len(values) >= 2 and set(values) != {1, 0}:  # standardize="auto": binary columns are kept
-            mu, std = float(column.mean()), float(column.std())
-        regressors.append((name, mu, std))
+    regressors = _regressor_scales(regressor_names, X)
     t = _scaled_time(ds, start, t_scale)
     y_scaled = (y - 0.0) / y_scale  # Prophet subtracts its zero floor
     fit = ProphetFit(
@@ -220,43 +212,76 @@ def fit_map(
     changepoints = _changepoints(ds)
     fit.changepoints_t = np.sort(_scaled_time(changepoints, start, t_scale)) if len(changepoints) else np.array([0.0])
 
-    # ``calculate_initial_params`` / ``linear_growth_init``: the line through the first and last points.
-    k = (y_scaled[-1] - y_scaled[0]) / (t[-1] - t[0])
-    default_init = {
-        "k": k,
-        "m": y_scaled[0] - k * t[0],
-        "delta": np.zeros_like(fit.changepoints_t),
-        "beta": np.zeros(K),
-        "sigma_obs": 1.0,
-    }
-    if y.min() == y.max():  # ``fit``: a constant series gets its initial values, without Stan
-        params = {**default_init, "sigma_obs": 1e-9}
-        params = {p: np.array(v).reshape((1, -1)) for p, v in params.items()}
-    else:
-        data = {
-            "T": len(y),
-            "S": len(fit.changepoints_t),
-            "K": K,
-            "tau": float(changepoint_prior_scale),
-            "trend_indicator": 0,
-            "y": y_scaled.tolist(),
-            "t": t.tolist(),
-            "cap": np.zeros(len(y)).tolist(),
-            "t_change": fit.changepoints_t.tolist(),
-            "s_a": fit.s_a.tolist(),
-            "s_m": fit.s_m.tolist(),
-            "X": None,
-            "sigmas": sigmas if has_terms else [1.0],
-        }
-        x_text = "[[" + "],[".join(row_texts) + "]]"
-        if init is not None:
-            default_init = backend.sanitize_custom_inits(default_init, init)
-        params = _optimize(backend, data, x_text, default_init, algorithm, seed)
+    data = _stan_data(fit, y_scaled, t, K, changepoint_prior_scale, sigmas if has_terms else [1.0])
+    params = _map_params(backend, data, y, row_texts, init, algorithm, seed)
     if not len(changepoints):  # ``fit``: with no changepoints the dummy delta is folded into k
         params["k"] = params["k"] + params["delta"].reshape(-1)
         params["delta"] = np.zeros(params["delta"].shape).reshape((-1, 1))
     fit.params = {p: params[p] for p in _PARAMS}
     return fit
+
+
+def _map_params(
+    backend: CmdStanPyBackend,
+    data: dict,
+    y: np.ndarray,
+    row_texts: list[str],
+    init: dict | None,
+    algorithm: str | None,
+    seed: int | None,
+) -> dict[str, np.ndarray]:
+    """The MAP parameters from Prophet's initial values (``calculate_initial_params`` /
+    ``linear_growth_init``: the line through the first and last points); a constant series keeps
+    its initial values, without Stan, as ``Prophet.fit`` does."""
+    y_scaled, t = np.asarray(data["y"]), np.asarray(data["t"])
+    k = (y_scaled[-1] - y_scaled[0]) / (t[-1] - t[0])
+    default_init = {
+        "k": k,
+        "m": y_scaled[0] - k * t[0],
+        "delta": np.zeros(data["S"]),
+        "beta": np.zeros(data["K"]),
+        "sigma_obs": 1.0,
+    }
+    if y.min() == y.max():
+        params = {**default_init, "sigma_obs": 1e-9}
+        return {p: np.array(v).reshape((1, -1)) for p, v in params.items()}
+    x_text = "[[" + "],[".join(row_texts) + "]]"
+    if init is not None:
+        default_init = backend.sanitize_custom_inits(default_init, init)
+    return _optimize(backend, data, x_text, default_init, algorithm, seed)
+
+
+def _regressor_scales(names: list[str], X: np.ndarray | None) -> list[tuple[str, float, float]]:
+    """``standardize="auto"``: each regressor's (name, mean, sd); binary columns are kept as they are."""
+    regressors = []
+    for j, name in enumerate(names):
+        assert X is not None  # regressor columns come with X
+        column = pd.Series(X[:, j])
+        mu, std = 0.0, 1.0
+        values = column.unique()
+        if len(values) >= 2 and set(values) != {1, 0}:
+            mu, std = float(column.mean()), float(column.std())
+        regressors.append((name, mu, std))
+    return regressors
+
+
+def _stan_data(fit: ProphetFit, y_scaled: np.ndarray, t: np.ndarray, K: int, tau: float, sigmas: list) -> dict:
+    """Prophet's Stan data block (``X`` is spliced in as text by :func:`_optimize`)."""
+    return {
+        "T": len(y_scaled),
+        "S": len(fit.changepoints_t),
+        "K": K,
+        "tau": float(tau),
+        "trend_indicator": 0,
+        "y": y_scaled.tolist(),
+        "t": t.tolist(),
+        "cap": np.zeros(len(y_scaled)).tolist(),
+        "t_change": fit.changepoints_t.tolist(),
+        "s_a": fit.s_a.tolist(),
+        "s_m": fit.s_m.tolist(),
+        "X": None,
+        "sigmas": sigmas,
+    }
 
 
 def _changepoints(ds: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -316,34 +341,7 @@ def _optimize(
         for name, text in (("data.json", data_text), ("init.json", init_text)):
             with open(paths[name], "w") as stream:
                 stream.write(text)
-        exe_file = backend.model.exe_file
-        assert exe_file is not None  # the backend loaded a compiled model
-        command = [exe_file]
-        if seed is not None:
-            command += ["random", f"seed={seed}"]
-        command += [
-            "data",
-            f"file={paths['data.json']}",
-            f"init={paths['init.json']}",
-            "output",
-            f"file={paths['output.csv']}",
-            "method=optimize",
-        ]
-        run = subprocess.run(
-            [*command, f"algorithm={algorithm.lower()}", f"iter={int(1e4)}"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        if run.returncode and backend.newton_fallback and algorithm != "Newton":
-            run = subprocess.run(
-                [*command, "algorithm=newton", f"iter={int(1e4)}"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-        if run.returncode:
-            raise RuntimeError(f"Error during optimization! Prophet's Stan model failed: {run.stdout.decode()[-2000:]}")
+        _run_stan(backend, _stan_command(backend, paths, seed), algorithm)
         with open(paths["output.csv"]) as stream:
             names, values = [line for line in stream if not line.startswith("#")][:2]
     finally:
@@ -352,6 +350,43 @@ def _optimize(
                 os.unlink(path)
     params = backend.stan_to_dict_numpy(names.strip().split(","), np.array(values.strip().split(","), dtype=float))
     return {p: v.reshape((1, -1)) for p, v in params.items()}
+
+
+def _stan_command(backend: CmdStanPyBackend, paths: dict[str, str], seed: int | None) -> list[str]:
+    """The command line ``CmdStanModel.optimize`` composes, without the algorithm."""
+    exe_file = backend.model.exe_file
+    assert exe_file is not None  # the backend loaded a compiled model
+    command = [os.fspath(exe_file)]
+    if seed is not None:
+        command += ["random", f"seed={seed}"]
+    return [
+        *command,
+        "data",
+        f"file={paths['data.json']}",
+        f"init={paths['init.json']}",
+        "output",
+        f"file={paths['output.csv']}",
+        "method=optimize",
+    ]
+
+
+def _run_stan(backend: CmdStanPyBackend, command: list[str], algorithm: str) -> None:
+    """Run the optimiser; retry with Newton when L-BFGS fails (as Prophet does); RuntimeError if both fail."""
+    run = subprocess.run(
+        [*command, f"algorithm={algorithm.lower()}", f"iter={int(1e4)}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    if run.returncode and backend.newton_fallback and algorithm != "Newton":
+        run = subprocess.run(
+            [*command, "algorithm=newton", f"iter={int(1e4)}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    if run.returncode:
+        raise RuntimeError(f"Error during optimization! Prophet's Stan model failed: {run.stdout.decode()[-2000:]}")
 
 
 # ---- predict -------------------------------------------------------------------------------------

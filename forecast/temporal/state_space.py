@@ -57,13 +57,24 @@ class _CumulatorModel(MLEModel):
             assert Z is not None  # k_x > 0 only when Z is given
             x_row[self.i_b : self.i_c] = Z.T
         self.x_row = x_row
+        design, transition, selection, obs_cov = self._matrices(lengths, obs_var, len(names))
+        self["design"] = design
+        self["transition"] = transition
+        self["selection"] = selection
+        self["obs_cov"] = obs_cov
+        self.ssm.initialize(self._initialization(k_states, k_x))
+
+    def _matrices(self, lengths: list[int], obs_var: np.ndarray, k_posdef: int) -> tuple[np.ndarray, ...]:
+        """Time-varying design (each observed window sums the current month and its lags),
+        transition (trend, fixed coefficients, the lag chain), selection and observation variance."""
+        x_row, (k_states, n) = self.x_row, self.x_row.shape
         design = np.zeros((len(lengths), k_states, n))
         for j, length in enumerate(lengths):
             design[j] = x_row
             design[j, self.i_c : self.i_c + length - 1] = 1.0
         transition = np.zeros((k_states, k_states, n))
         transition[self.i_mu, self.i_mu] = 1.0
-        if slope:
+        if self.slope:
             transition[self.i_mu, 1] = 1.0
             transition[1, 1] = 1.0
         for k in range(self.i_b, self.i_c):
@@ -71,18 +82,17 @@ class _CumulatorModel(MLEModel):
         transition[self.i_c] = x_row  # c_1 at t+1 = x_t
         for k in range(1, self.lags):
             transition[self.i_c + k, self.i_c + k - 1] = 1.0
-        selection = np.zeros((k_states, len(names)))
+        selection = np.zeros((k_states, k_posdef))
         selection[self.i_mu, 0] = 1.0
-        if slope:
+        if self.slope:
             selection[1, 1] = 1.0
-        selection[self.i_e, len(names) - 1] = 1.0
+        selection[self.i_e, k_posdef - 1] = 1.0
         obs_cov = np.zeros((len(lengths), len(lengths), n))
         for j in range(len(lengths)):
             obs_cov[j, j] = obs_var[:, j]
-        self["design"] = design
-        self["transition"] = transition
-        self["selection"] = selection
-        self["obs_cov"] = obs_cov
+        return design, transition, selection, obs_cov
+
+    def _initialization(self, k_states: int, k_x: int) -> Initialization:
         # The trend and the coefficients start unknown (a large variance: an exact diffuse start
         # leaves a coefficient free to fit the few totals of a gap exactly, which rebuilt hidden
         # months worse); the lags before the first month are never observed (no window reaches
@@ -95,7 +105,7 @@ class _CumulatorModel(MLEModel):
         init.set(
             (self.i_c, k_states), "known", constant=np.zeros(self.lags), stationary_cov=np.zeros((self.lags, self.lags))
         )
-        self.ssm.initialize(init)
+        return init
 
     @property
     def param_names(self) -> list[str]:
