@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from estimator_checks import assert_params_stored_verbatim
-from sklearn.base import BaseEstimator, clone
 
-from forecast.errors import ModelNotApplicable, NotFittedError
-from forecast.models.base import PREDICTION_COLUMNS, BaseForecaster
+from forecast.checks import forecaster_checks
+from forecast.models.base import BaseForecaster
 from forecast.models.registry import available_models, is_global_model, make_model
 
 SEASON = 12
@@ -35,7 +33,6 @@ TREND_SEASON_MAE_TOLERANCE: dict[str, float] = {
     "ces": 4.0,  # complex smoothing keeps most, not all, of the slope
 }
 # Benchmarks that model trend or season but not both; test_models.py checks each on its own case.
-PICKLE_BYTES_LIMIT = 1_000_000
 BENCHMARKS = {"naive", "seasonal_naive", "drift", "naive2"}
 
 
@@ -62,110 +59,15 @@ def _future_exog(X: pd.DataFrame, horizon: int = HORIZON) -> pd.DataFrame:
     return pd.DataFrame({c: np.full(horizon, X[c].iloc[-1]) for c in X.columns}, index=index)
 
 
-def _comparable(value):
-    """Params in a form == can compare: estimators become (class, their params)."""
-    if isinstance(value, BaseEstimator):
-        return type(value), _comparable(value.get_params(deep=False))
-    if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value), [_comparable(v) for v in value]
-    return value
+@pytest.mark.parametrize("check", forecaster_checks(), ids=lambda check: check.__name__)
+def test_the_shipped_contract_checks(name, check):
+    """forecast/checks.py: the same checks a user runs on a model of their own."""
+    check(lambda season_length: make_model(name, season_length))
 
 
 def test_every_model_has_an_accuracy_expectation():
     unclassified = set(LOCAL_MODELS) - set(TREND_SEASON_MAE_TOLERANCE) - BENCHMARKS
     assert not unclassified, f"add an accuracy expectation for {sorted(unclassified)}"
-
-
-def test_init_stores_params_verbatim_and_clone_round_trips(name):
-    model = _model(name)
-    params = assert_params_stored_verbatim(model)
-    cloned = clone(model)
-    assert cloned is not model
-    assert _comparable(cloned.get_params(deep=False)) == _comparable(params)
-
-
-def test_fit_returns_self_and_sets_cutoff(name, monthly_series, monthly_exog):
-    model = _model(name)
-    assert model.fit(monthly_series, monthly_exog) is model
-    assert model.cutoff_ == monthly_series.index[-1]
-    assert model.freq_ == monthly_series.index.freq
-
-
-@pytest.mark.parametrize("sign", [1, -1], ids=["positive", "negative"])
-def test_predict_contract(name, sign, monthly_series, monthly_exog):
-    y = sign * monthly_series  # balances are negative; some models switch method on the sign
-    model = _model(name).fit(y, monthly_exog)
-    out = model.predict(HORIZON, _future_exog(monthly_exog))
-
-    assert list(out.columns) == PREDICTION_COLUMNS
-    expected_index = pd.date_range("2015-01-01", periods=HORIZON, freq="MS")
-    pd.testing.assert_index_equal(out.index, expected_index, check_names=False)
-    assert np.isfinite(out.to_numpy()).all()
-    assert (out["lo_95"] <= out["lo_80"]).all()
-    assert (out["lo_80"] <= out["mean"]).all()
-    assert (out["mean"] <= out["hi_80"]).all()
-    assert (out["hi_80"] <= out["hi_95"]).all()
-    assert ((out["hi_95"] - out["lo_95"]) > 0).mean() >= 0.75
-    assert ((out["hi_80"] - out["lo_80"]) > 0).mean() >= 0.75
-
-
-def test_predict_before_fit_raises(name):
-    with pytest.raises(NotFittedError):
-        _model(name).predict(HORIZON)
-
-
-def test_two_fits_give_identical_forecasts(name, monthly_series, monthly_exog):
-    X_future = _future_exog(monthly_exog)
-    first = _model(name).fit(monthly_series, monthly_exog).predict(HORIZON, X_future)
-    second = _model(name).fit(monthly_series, monthly_exog).predict(HORIZON, X_future)
-    pd.testing.assert_frame_equal(first, second, check_exact=True)
-
-
-def test_update_moves_cutoff_and_forecasts_from_it(name, monthly_series, monthly_exog):
-    model = _model(name).fit(monthly_series.iloc[:-6], monthly_exog.iloc[:-6])
-    assert model.update(monthly_series, monthly_exog) is model
-    assert model.cutoff_ == monthly_series.index[-1]
-    out = model.predict(HORIZON, _future_exog(monthly_exog))
-    assert out.index[0] == pd.Timestamp("2015-01-01")
-    assert np.isfinite(out.to_numpy()).all()
-
-
-def test_internal_gap_is_refused_or_handled(name, monthly_series, monthly_exog):
-    y = monthly_series.copy()
-    y.iloc[50:53] = np.nan
-    model = _model(name)
-    if not model.handles_missing:
-        with pytest.raises(ModelNotApplicable, match="gaps"):
-            model.fit(y, monthly_exog)
-        return
-    out = model.fit(y, monthly_exog).predict(HORIZON, _future_exog(monthly_exog))
-    assert np.isfinite(out.to_numpy()).all()
-
-
-def test_series_one_shorter_than_minimum_is_refused(name, monthly_series, monthly_exog):
-    model = _model(name)
-    n_min = model.min_train_length()
-    with pytest.raises(ModelNotApplicable, match="observations"):
-        model.fit(monthly_series.iloc[: n_min - 1], monthly_exog.iloc[: n_min - 1])
-
-
-def test_series_of_minimum_length_is_forecast(name, monthly_series, monthly_exog):
-    model = _model(name)
-    n_min = model.min_train_length()
-    y, X = monthly_series.iloc[:n_min], monthly_exog.iloc[:n_min]
-    out = model.fit(y, X).predict(HORIZON, _future_exog(X))
-    assert np.isfinite(out.to_numpy()).all()
-
-
-def test_exog_model_without_future_exog_raises(name, monthly_series, monthly_exog):
-    model = _model(name).fit(monthly_series, monthly_exog)
-    if model.uses_exog:
-        with pytest.raises(ValueError, match="X_future"):
-            model.predict(HORIZON)
-    else:
-        assert np.isfinite(model.predict(HORIZON).to_numpy()).all()
 
 
 def test_trend_and_season_are_tracked(name):
@@ -192,23 +94,6 @@ def test_quarterly_and_annual_series_are_forecast(name, freq, season_length):
     out = make_model(name, season_length).fit(y).predict(8)
     assert out.index[0] == y.index[-1] + y.index.freq
     assert np.isfinite(out.to_numpy()).all()
-
-
-def test_persistence_round_trip(name, monthly_series, monthly_exog, tmp_path):
-    """The registered pyfunc ships fitted estimators with joblib: a reloaded one predicts the same."""
-    import joblib
-
-    model = _model(name)
-    X = monthly_exog if model.uses_exog else None
-    model.fit(monthly_series, X)
-    X_future = _future_exog(monthly_exog) if model.uses_exog else None
-    before = model.predict(HORIZON, X_future)
-    joblib.dump(model, tmp_path / "m.joblib")
-    after = joblib.load(tmp_path / "m.joblib").predict(HORIZON, X_future)
-    pd.testing.assert_frame_equal(before, after)
-    # Every registered champion lands in the MLflow store: a fitted model is its state, not the
-    # fitting machinery's working arrays (a SARIMAX result with its smoother output was ~28 MB).
-    assert (tmp_path / "m.joblib").stat().st_size < PICKLE_BYTES_LIMIT
 
 
 def test_persistence_round_trip_after_update(name, monthly_series, monthly_exog, tmp_path):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from features.errors import ConfigError
 from forecast.errors import UnknownModelError
-from forecast.models.base import TAGS, BaseForecaster
+from forecast.models.base import TAGS, BaseForecaster, Forecaster
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.global_base import GlobalForecaster
 
@@ -31,6 +31,14 @@ class _LazyModels(Mapping):
 
     def __iter__(self):
         return iter(self._paths)
+
+    def add(self, name: str, cls: type) -> None:
+        self._paths[name] = f"{cls.__module__}:{cls.__qualname__}"
+        self._classes[name] = cls
+
+    def remove(self, name: str) -> None:
+        self._paths.pop(name)
+        self._classes.pop(name, None)
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -66,6 +74,22 @@ MODEL_REGISTRY: Mapping[str, type[BaseForecaster] | type[GlobalForecaster]] = _L
 # Members of an "ensemble" whose params name none: three cheap models with different strengths.
 DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("ets", "theta", "seasonal_naive")
 _ENSEMBLE_KEYS = {"members", "method"}
+
+
+def register_model(name: str, cls: type) -> None:
+    """Make a model class of your own available by ``name`` everywhere a model name is accepted
+    (configs, ``deficit backtest --models``, ``make_model``). The class must derive from
+    ``Forecaster`` (check it with ``forecast.checks.check_forecaster``)."""
+    if name in MODEL_REGISTRY:
+        raise ValueError(f"a model called {name!r} is already registered")
+    if not (isinstance(cls, type) and issubclass(cls, Forecaster)):
+        raise TypeError(f"{cls!r} is not a Forecaster subclass")
+    cast(_LazyModels, MODEL_REGISTRY).add(name, cls)
+
+
+def unregister_model(name: str) -> None:
+    """Remove a model registered with :func:`register_model`."""
+    cast(_LazyModels, MODEL_REGISTRY).remove(name)
 
 
 def available_models() -> list[str]:
