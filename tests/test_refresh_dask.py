@@ -14,8 +14,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from experiments.config import load_config
+from experiments.executors import executor_label, with_cli_flags
 from experiments.refresh import run_refresh
-from experiments.refresh.executor import executor_label, with_cli_flags
 from features.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ from filelock import FileLock, Timeout
 
 import experiments.runtime  # noqa: F401  (environment defaults before mlflow import)
 from experiments.config import RefreshConfig, load_config
+from experiments.executors import backtest_executor, check_scheduler, with_cli_flags
 from experiments.refresh.data import prepare_data
-from experiments.refresh.executor import backtest_executor, check_scheduler, with_cli_flags
 from experiments.studies.annual.outcome import AnnualOutcome
 from experiments.studies.annual.study import AnnualRun, prepare_annual_studies, run_annual_study
 from experiments.studies.mixed.data import prepare_mixed
@@ -79,7 +79,7 @@ def run_refresh(
 ) -> list[StudyOutcome | AnnualOutcome | MixedOutcome]:
     """Run every study of the config. ``notice`` receives lines the caller must show with the
     results (the BOJ credit line when the figures came from the BOJ API). ``scheduler_address`` /
-    ``dask_local`` override the config's executor (see experiments/refresh/executor.py). ``wait``:
+    ``dask_local`` override the config's executor (see experiments/executors.py). ``wait``:
     queue behind a refresh that holds the lock instead of failing with RefreshBusy (exit 75)."""
     config, config_hash = load_config(config_path, base)
     if n_jobs is not None:

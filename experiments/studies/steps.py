@@ -9,15 +9,25 @@ The context also keeps how long each step took, for the console and the run's ta
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from experiments.tracking.lineage import registered_unchanged
 
-Study = TypeVar("Study")
+
+class _StudySettings(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def registered_model(self) -> str: ...
+
+
+Study = TypeVar("Study", bound=_StudySettings)
 
 
 @dataclass
@@ -48,6 +58,7 @@ class StudyRun(Generic[Study]):
 
 Run = TypeVar("Run", bound=StudyRun)
 Step = Callable[[Run], None]
+Outcome = TypeVar("Outcome")
 
 
 def run_steps(run: Run, steps: Sequence[Step]) -> Run:
@@ -57,3 +68,18 @@ def run_steps(run: Run, steps: Sequence[Step]) -> Run:
         step(run)
         run.step_seconds[step.__name__.lstrip("_")] = time.perf_counter() - started
     return run
+
+
+def run_study(
+    run: Any, steps: Sequence[Step], outputs: Mapping[str, Path] | Callable, unchanged: Callable[..., Outcome]
+) -> Outcome:
+    """One study's refresh: when its lineage is already registered (and ``outputs``, the files of
+    that version, are in place or put back), ``unchanged(name, registered_model, seconds,
+    unchanged_version=version)``; else ``steps`` in order, whose last leaves ``run.outcome``,
+    returned with the study's wall time."""
+    study = run.study
+    version = run.registered_unchanged(study.registered_model, outputs)
+    if version is not None:
+        return unchanged(study.name, study.registered_model, run.elapsed(), unchanged_version=version)
+    run_steps(run, steps)
+    return dataclasses.replace(run.outcome, seconds=run.elapsed())

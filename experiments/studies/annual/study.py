@@ -42,7 +42,7 @@ from experiments.studies.annual.publish import publish_annual
 from experiments.studies.annual.reconcile import reconcile_projections, reconciliation_plan
 from experiments.studies.annual.refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.studies.annual.selection import evidence_table, select_models
-from experiments.studies.steps import StudyRun, run_steps
+from experiments.studies.steps import StudyRun, run_study
 from features.errors import ConfigError
 from features.series import SeriesCatalog
 from features.snapshot import Snapshot
@@ -191,13 +191,9 @@ STEPS = (_backtest, _select, _fit, _project, _reconcile, _assess, _publish)
 
 def run_annual_study(run: AnnualRun) -> AnnualOutcome:
     """Refresh one annual study: nothing when this lineage is already registered, else its steps."""
-    out = Path(run.config.output_dir)
-    name = run.study.name
+    out, name = Path(run.config.output_dir), run.study.name
     outputs = {"tables/projections.csv": out / f"{name}.csv", "report.html": out / f"{name}-report.html"}
-    unchanged = run.registered_unchanged(run.study.registered_model, outputs)
-    if unchanged is not None:
-        return AnnualOutcome(name, run.study.registered_model, run.elapsed(), unchanged_version=unchanged)
-    return run_steps(run, STEPS).outcome
+    return run_study(run, STEPS, outputs, AnnualOutcome)
 
 
 def annual_lever_table(

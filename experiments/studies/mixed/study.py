@@ -27,7 +27,7 @@ from experiments.studies.mixed.evidence import (
     with_errors,
 )
 from experiments.studies.mixed.paths import fit_paths, forecast_baseline, scenario_paths
-from experiments.studies.steps import StudyRun, run_steps
+from experiments.studies.steps import StudyRun, run_study
 from forecast.backtest.executors import Executor
 from forecast.temporal.base import Z80
 
@@ -173,12 +173,6 @@ STEPS = (_evidence, _select, _paths, _publish)
 
 def run_mixed_study(run: MixedRun) -> MixedOutcome:
     """Refresh one mixed-frequency study: nothing when this lineage is already registered, else its steps."""
-    out = Path(run.config.output_dir)
-    name = run.study.name
+    out, name = Path(run.config.output_dir), run.study.name
     outputs = {"tables/paths.csv": out / f"{name}.csv", "report.html": out / f"{name}-report.html"}
-    unchanged = run.registered_unchanged(run.study.registered_model, outputs)
-    if unchanged is not None:
-        return MixedOutcome(name, run.study.registered_model, run.elapsed(), unchanged_version=unchanged)
-    outcome = run_steps(run, STEPS).outcome
-    outcome.seconds = run.elapsed()
-    return outcome
+    return run_study(run, STEPS, outputs, MixedOutcome)

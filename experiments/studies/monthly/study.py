@@ -17,15 +17,15 @@ from mlflow.entities.model_registry import ModelVersion
 from threadpoolctl import threadpool_limits
 
 from experiments.config import StudyConfig
+from experiments.executors import executor_label
 from experiments.exog_settings import study_exog_options
-from experiments.refresh.executor import executor_label
 from experiments.reports.html import render_study_report
 from experiments.reports.inputs import log_report_inputs, study_report
 from experiments.scenarios import load_scenarios
 from experiments.studies.monthly.projection import period_label, project
 from experiments.studies.monthly.publish import log_forecast_model
 from experiments.studies.monthly.reconcile import backtest_comparison, reconcile_projections, reconciliation_plan
-from experiments.studies.steps import StudyRun, run_steps
+from experiments.studies.steps import StudyRun, run_study
 from experiments.tracking import registry
 from experiments.tracking.gate import GateDecision
 from experiments.tracking.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
@@ -394,9 +394,4 @@ def run_monthly_study(run: MonthlyRun) -> StudyOutcome:
             "report.html": config.output_dir / f"{study.name}{suffix}-report.html",
         }
 
-    unchanged = run.registered_unchanged(study.registered_model, outputs)
-    if unchanged is not None:
-        return StudyOutcome(study.name, study.registered_model, run.elapsed(), unchanged_version=unchanged)
-    run_steps(run, STEPS)
-    run.outcome.seconds = run.elapsed()
-    return run.outcome
+    return run_study(run, STEPS, outputs, StudyOutcome)
