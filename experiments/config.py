@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from types import GenericAlias
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
 from experiments.config_types import Metric
 from experiments.names import NAME_PATTERN
@@ -174,7 +175,8 @@ class RefreshConfig(StrictSettings):
     # Remote tracking servers: MLflow's own HTTP retries, with exponential backoff, before giving up.
     tracking_retries: int = Field(4, ge=0)
     tracking_backoff_seconds: int = Field(1, ge=0)  # MLflow takes whole seconds
-    studies: list[StudyConfig] = Field(min_length=1)
+    # Monthly studies (experiments/studies/monthly/); a config needs at least one study of any kind.
+    studies: list[StudyConfig] = []
     # Annual projection studies with drivers and scenarios (experiments/studies/annual/study.py), and the
     # scenario folder whose definitions monthly models also serve (pyfunc param ``scenario``).
     annual_studies: list[AnnualStudyConfig] = []
@@ -184,6 +186,9 @@ class RefreshConfig(StrictSettings):
 
     @model_validator(mode="after")
     def _unique_studies(self) -> RefreshConfig:
+        kinds = ("studies", "annual_studies", "mixed_frequency_studies", *self._registered_kind_keys())
+        if not any(getattr(self, key) for key in kinds):
+            raise ValueError(f"no study: list at least one under {', '.join(kinds)}")
         names = [s.name for s in self.studies]
         if len(set(names)) != len(names):
             raise ValueError("study names must be unique")
@@ -207,8 +212,29 @@ class RefreshConfig(StrictSettings):
                 "annual_studies": [a.resolve(base) for a in self.annual_studies],
                 "mixed_frequency_studies": [m.resolve(base) for m in self.mixed_frequency_studies],
                 "scenarios_dir": absolute(self.scenarios_dir),
+                **{key: [_resolved(s, base) for s in getattr(self, key)] for key in self._registered_kind_keys()},
             }
         )
+
+    def _registered_kind_keys(self) -> list[str]:
+        """The study lists of kinds registered from outside (fields :func:`refresh_config_model` adds)."""
+        return [key for key in type(self).model_fields if key not in RefreshConfig.model_fields]
+
+
+def _resolved(study: Any, base: Path) -> Any:
+    return study.resolve(base) if hasattr(study, "resolve") else study
+
+
+def refresh_config_model() -> type[RefreshConfig]:
+    """``RefreshConfig`` plus one list per study kind registered from your own code
+    (experiments/studies/kinds.py: ``register_study_kind``), so its studies are validated with the
+    rest of the config, before any write. A kind's settings may define ``resolve(base)`` for paths."""
+    from experiments.studies.kinds import registered_study_kinds
+
+    extra: dict[str, Any] = {kind.key: (GenericAlias(list, (kind.config,)), []) for kind in registered_study_kinds()}
+    if not extra:
+        return RefreshConfig
+    return create_model("RefreshConfig", __base__=RefreshConfig, **extra)
 
 
 def load_config(path: Path, base: Path | None = None) -> tuple[RefreshConfig, str]:
@@ -217,6 +243,6 @@ def load_config(path: Path, base: Path | None = None) -> tuple[RefreshConfig, st
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     raw = read_mapping(path, "a mapping with a 'studies' list at the top level")
-    config = validate_settings(RefreshConfig, raw, path)
+    config = validate_settings(refresh_config_model(), raw, path)
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return config.resolve(base or Path.cwd()), digest

@@ -76,7 +76,9 @@ def refresh(
 
     if check:
         checked = check_refresh(config, Path.cwd())
-        studies = len(checked.studies) + len(checked.annual_studies) + len(checked.mixed_frequency_studies)
+        from experiments.studies.kinds import study_kinds
+
+        studies = sum(len(kind.studies(checked)) for kind in study_kinds())
         print(f"ok: {config} is valid ({studies} studies; data, scenarios and panels checked; nothing written)")
         return
 

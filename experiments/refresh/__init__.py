@@ -22,15 +22,12 @@ import experiments.runtime  # noqa: F401  (environment defaults before mlflow im
 from experiments.config import RefreshConfig, load_config
 from experiments.executors import backtest_executor, check_scheduler, with_cli_flags
 from experiments.refresh.data import prepare_data
-from experiments.studies.annual.outcome import AnnualOutcome
-from experiments.studies.annual.study import AnnualRun, prepare_annual_studies, run_annual_study
-from experiments.studies.mixed.data import prepare_mixed
-from experiments.studies.mixed.study import MixedOutcome, MixedRun, run_mixed_study
-from experiments.studies.monthly.study import MonthlyRun, StudyOutcome, run_monthly_study, study_data, study_fingerprint
+from experiments.scenarios import load_scenarios
+from experiments.studies.kinds import StudyCall, study_kinds
 from experiments.tracking.lineage import lineage_tags
 from experiments.tracking.store import resolve_tracking_uri, use_tracking
 from features.atomic import check_writable_dir
-from features.errors import RefreshBusy
+from features.errors import ConfigError, RefreshBusy
 from features.series import load_catalog
 from features.snapshot import Snapshot
 from features.sources.boj_api import CREDIT as BOJ_CREDIT
@@ -39,14 +36,23 @@ from features.vintage_snapshot import select_data
 Progress = Callable[[str, int, int], None]
 
 
-def _study_inputs(config: RefreshConfig, snapshot: Snapshot) -> tuple[dict, dict, dict]:
-    """Every study's panel and figures, built up front: unknown series and bad data fail here,
-    before any write."""
+def _study_inputs(config: RefreshConfig, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Every study's inputs (kind key -> study name -> inputs), built up front: repeated names,
+    bad scenario files, unknown series and bad data fail here, before any write."""
+    kinds = study_kinds()
+    for label, values in (
+        ("study name", [s.name for kind in kinds for s in kind.studies(config)]),
+        ("registered model", [s.registered_model for kind in kinds for s in kind.studies(config)]),
+    ):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ConfigError(f"{label} '{repeated[0]}' is used by more than one study")
+    load_scenarios(config.scenarios_dir)  # every study's models serve these: bad files fail here
     catalog = load_catalog(config.series_catalog)
-    monthly = {study.name: study_data(snapshot, catalog, study) for study in config.studies}
-    annual_data = prepare_annual_studies(config, snapshot, catalog)  # annual studies: same rule
-    mixed_data = {s.name: prepare_mixed(snapshot, catalog, s) for s in config.mixed_frequency_studies}
-    return monthly, annual_data, mixed_data
+    return {
+        kind.key: {study.name: kind.prepare(study, config, snapshot, catalog) for study in kind.studies(config)}
+        for kind in kinds
+    }
 
 
 def check_refresh(config_path: Path, base: Path | None = None) -> RefreshConfig:
@@ -76,7 +82,7 @@ def run_refresh(
     scheduler_address: str | None = None,
     dask_local: bool = False,
     wait: bool = False,
-) -> list[StudyOutcome | AnnualOutcome | MixedOutcome]:
+) -> list:
     """Run every study of the config. ``notice`` receives lines the caller must show with the
     results (the BOJ credit line when the figures came from the BOJ API). ``scheduler_address`` /
     ``dask_local`` override the config's executor (see experiments/executors.py). ``wait``:
@@ -93,7 +99,7 @@ def run_refresh(
     if refresh_data.from_boj_api and notice is not None:
         notice(BOJ_CREDIT)
     snapshot = refresh_data.selection.snapshot
-    monthly_data, annual_data, mixed_data = _study_inputs(config, snapshot)
+    inputs = _study_inputs(config, snapshot)
 
     uri = resolve_tracking_uri(config.tracking_uri, config.mlruns_dir)
     with _refresh_lock(config, wait):
@@ -103,52 +109,20 @@ def run_refresh(
         credit = BOJ_CREDIT if refresh_data.from_boj_api else None
         shared = _Shared(config, config_hash, snapshot, client, uri, refresh_data.tags(), force_promote)
         with backtest_executor(config) as executor:
-            return _run_studies(shared, (monthly_data, annual_data, mixed_data), executor, progress, credit)
+            return _run_studies(shared, inputs, executor, progress, credit)
 
 
 def _run_studies(
-    shared: _Shared, data: tuple[dict, dict, dict], executor, progress: Progress | None, credit: str | None
-) -> list[StudyOutcome | AnnualOutcome | MixedOutcome]:
-    """Every study in order: monthly, annual, then mixed-frequency (which scores the annual
-    study's one-year-ahead forecasts beside its own)."""
-    config = shared.config
-    monthly_data, annual_data, mixed_data = data
-    monthly = [
-        run_monthly_study(
-            MonthlyRun(
-                *shared.run_args(study, study_fingerprint(study, config.series_catalog), credit),
-                data=monthly_data[study.name],
-                executor=executor,
-                progress=progress,
-            )
-        )
-        for study in config.studies
-    ]
-    # The annual backtests stay in this process whatever the executor (see annual/study.py).
-    annual = [
-        run_annual_study(
-            AnnualRun(
-                *shared.run_args(study, annual_data[study.name].fingerprint, None),
-                data=annual_data[study.name],
-                progress=progress,
-            )
-        )
-        for study in config.annual_studies
-    ]
-    comparator = next((a for a in annual if a.forecasts is not None), None)
-    comparison = (comparator.forecasts, comparator.champions) if comparator is not None else (None, {})
-    mixed = [
-        run_mixed_study(
-            MixedRun(
-                *shared.run_args(study, mixed_data[study.name].fingerprint, credit),
-                data=mixed_data[study.name],
-                executor=executor,
-                annual=comparison,
-            )
-        )
-        for study in config.mixed_frequency_studies
-    ]
-    return [*monthly, *annual, *mixed]
+    shared: _Shared, inputs: dict[str, dict[str, Any]], executor, progress: Progress | None, credit: str | None
+) -> list:
+    """Every study, kind after kind (experiments/studies/kinds.py): a later kind may read the
+    outcomes of those before it (the mixed-frequency study scores the annual study's forecasts)."""
+    outcomes: list = []
+    for kind in study_kinds():
+        for study in kind.studies(shared.config):
+            data = inputs[kind.key][study.name]
+            outcomes.append(kind.run(StudyCall(study, data, shared, executor, progress, credit, tuple(outcomes))))
+    return outcomes
 
 
 @dataclass(frozen=True)

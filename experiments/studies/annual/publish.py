@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +24,8 @@ from experiments.studies.annual.data import AnnualData
 from experiments.studies.annual.outcome import AnnualOutcome
 from experiments.studies.annual.projection import ANNUAL_FREQ, ANNUAL_OUTPUT_COLUMNS
 from experiments.studies.monthly.publish import PARAMS_SCHEMA, PIP_REQUIREMENTS
-from experiments.tracking import registry
-from experiments.tracking.store import ensure_experiment
+from experiments.tracking.publishing import publishing, register_champion
 from features.ai_adoption import adoption_index
-from features.atomic import StagedFiles
 from features.csv_export import stage_csv
 
 PYFUNC_ANNUAL = Path(__file__).with_name("pyfunc.py")
@@ -69,16 +66,11 @@ def publish_annual(
     write the projection files."""
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
-    # Registered, then the files: if a file cannot be written (disk full, read-only), none is
-    # replaced and the registry is put back as it was (experiments/tracking/registry.py).
+    # Registered, then the files, all or nothing (experiments/tracking/publishing.py).
     with (
-        registry.unchanged_on_failure(client, study.registered_model),
-        StagedFiles() as staged,
+        publishing(client, uri, config, study, lineage, "annual_refresh") as run,
         tempfile.TemporaryDirectory() as tmp_name,
-        mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run,
     ):
-        mlflow.set_tags({**lineage, "kind": "annual_refresh"})
         _log_params(study, data, meta)
         tmp = Path(tmp_name)
         charts = _charts(study, data, outcome.projections, tmp)
@@ -86,11 +78,11 @@ def publish_annual(
             mlflow.log_artifact(str(chart), "fan_charts")
         _log_tables(study, data, outcome, tmp)
         info = _log_model(estimators, stored, meta, tmp)
-        version = _register(client, study, info, run.info.run_id, lineage, outcome, meta)
-        report = render_annual_report(study, outcome, charts, version, run.info.run_id, lineage["data_vintage"])
+        version = _register(client, study, info, run.run_id, lineage, outcome, meta)
+        report = render_annual_report(study, outcome, charts, version, run.run_id, lineage["data_vintage"])
         mlflow.log_text(report, "report.html")
-        saved_charts, out_path = _stage_files(study, outcome, charts, report, out_dir, staged)
-    return Published(version, run.info.run_id, out_path, saved_charts, out_dir / f"{study.name}-report.html")
+        saved_charts, out_path = _stage_files(study, outcome, charts, report, out_dir, run.staged)
+    return Published(version, run.run_id, out_path, saved_charts, out_dir / f"{study.name}-report.html")
 
 
 def _log_params(study: AnnualStudyConfig, data: AnnualData, meta: dict) -> None:
@@ -141,22 +133,19 @@ def _log_tables(study: AnnualStudyConfig, data: AnnualData, outcome: AnnualOutco
 def _register(client, study: AnnualStudyConfig, info, run_id: str, lineage: dict, outcome, meta: dict) -> str:
     """A new version, made champion: a handful of scored origins cannot support a gate's test."""
     assert outcome.evidence is not None  # set by the study run
-    version = registry.create_version(
-        client,
-        study.registered_model,
-        info.model_uri,
-        run_id,
-        info.model_id,
-        {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
-        description="annual projection study (scenarios as pyfunc param 'scenario')",
-    )
     reason = (
         f"annual study: at most {int(outcome.evidence['scored_origins'].max())} scored origins per series, too few "
         f"for a champion/challenger test; the refreshed model replaces the champion"
     )
-    registry.promote(client, study.registered_model, str(version.version), reason)
-    mlflow.set_tag("registered_model_version", str(version.version))
-    return str(version.version)
+    return register_champion(
+        client,
+        study.registered_model,
+        info,
+        run_id,
+        {**lineage, "selection": json.dumps(meta["targets"], sort_keys=True)},
+        "annual projection study (scenarios as pyfunc param 'scenario')",
+        reason,
+    )
 
 
 def _stage_files(

@@ -31,7 +31,6 @@ import pandas as pd
 
 from experiments.levers import lever_sensitivity
 from experiments.reports.tornado import with_fx_rows
-from experiments.scenarios import load_scenarios
 from experiments.studies.annual.backtest import PRIMARY_MODE, Progress, backtest_annual
 from experiments.studies.annual.check import backtest_check
 from experiments.studies.annual.config import AnnualStudyConfig
@@ -42,10 +41,8 @@ from experiments.studies.annual.publish import publish_annual
 from experiments.studies.annual.reconcile import reconcile_projections, reconciliation_plan
 from experiments.studies.annual.refit import fit_final, project_all, scenario_deltas, sensitivity_projections
 from experiments.studies.annual.selection import evidence_table, select_models
+from experiments.studies.kinds import StudyCall, StudyKind
 from experiments.studies.steps import StudyRun, run_study
-from features.errors import ConfigError
-from features.series import SeriesCatalog
-from features.snapshot import Snapshot
 from forecast.backtest.engine import BacktestResult
 from forecast.backtest.exog_report import exog_mode_board
 from forecast.backtest.leaderboard import leaderboard
@@ -55,7 +52,6 @@ __all__ = [
     "AnnualOutcome",
     "fit_final",
     "prepare_annual",
-    "prepare_annual_studies",
     "project_all",
     "run_annual_study",
 ]
@@ -209,17 +205,18 @@ def annual_lever_table(
     return with_fx_rows(table, fx, 15)
 
 
-# ---- hooks for experiments/refresh/__init__.py ----------------------------------------------------------
+# ---- the refresh's entry (experiments/studies/kinds.py) -------------------------------------------------
 
 
-def prepare_annual_studies(config, snapshot: Snapshot, monthly_catalog: SeriesCatalog) -> dict[str, AnnualData]:
-    """Validate and build the inputs of every annual study (before the refresh writes anything)."""
-    others = [*config.annual_studies, *config.mixed_frequency_studies]
-    names = [s.name for s in config.studies] + [a.name for a in others]
-    models = [s.registered_model for s in config.studies] + [a.registered_model for a in others]
-    for kind, values in (("study name", names), ("registered model", models)):
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            raise ConfigError(f"{kind} '{repeated[0]}' is used by more than one study")
-    load_scenarios(config.scenarios_dir)  # the monthly models serve these too: bad files fail here
-    return {study.name: prepare_annual(snapshot, monthly_catalog, study) for study in config.annual_studies}
+def _run_from_refresh(call: StudyCall) -> AnnualOutcome:
+    # The annual backtests stay in this process whatever the refresh's executor (few, small fits).
+    run = AnnualRun(*call.context_args(call.data.fingerprint), data=call.data, progress=call.progress)
+    return run_annual_study(run)
+
+
+KIND = StudyKind(
+    key="annual_studies",
+    config=AnnualStudyConfig,
+    prepare=lambda study, config, snapshot, catalog: prepare_annual(snapshot, catalog, study),
+    run=_run_from_refresh,
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +23,7 @@ from experiments.studies.mixed.data import MixedData
 from experiments.studies.mixed.evidence import validation_block
 from experiments.studies.mixed.pyfunc import SERVED_COLUMNS
 from experiments.studies.monthly.publish import PARAMS_SCHEMA, PIP_REQUIREMENTS
-from experiments.tracking import registry
-from experiments.tracking.store import ensure_experiment
-from features.atomic import StagedFiles
+from experiments.tracking.publishing import publishing, register_champion
 from features.csv_export import stage_csv
 
 PYFUNC_MIXED = Path(__file__).with_name("pyfunc.py")
@@ -85,41 +82,37 @@ def publish_mixed(
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = study_meta(study, data, outcome, lineage)
     levers = lever_table(study, outcome)
-    experiment_id = ensure_experiment(client, study.name, uri, config.mlruns_dir)
-    # Registered, then the files: if a file cannot be written (disk full, read-only), none is
-    # replaced and the registry is put back as it was (experiments/tracking/registry.py).
-    with registry.unchanged_on_failure(client, study.registered_model), StagedFiles() as staged:
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}") as run:
-            mlflow.set_tags({**lineage, "kind": "mixed_frequency_refresh"})
-            _log_params(study, outcome)
-            _log_metrics(outcome)
-            chart = paths_chart_png(
-                outcome.paths,
-                _totals(data, study),
-                {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets},
-            )
-            info = _log_tables_and_model(study, data, outcome, levers, meta, chart)
-            version = _register(client, study, info, run.info.run_id, lineage, outcome)
-            report = render_mixed_report(
-                study,
-                data,
-                outcome,
-                chart,
-                version,
-                run.info.run_id,
-                lineage.get("data_vintage", ""),
-                credit,
-                lineage.get("data_vintage_id", ""),
-                levers,
-            )
-            mlflow.log_text(report, "report.html")
+    # Registered, then the files, all or nothing (experiments/tracking/publishing.py).
+    with publishing(client, uri, config, study, lineage, "mixed_frequency_refresh") as run:
+        _log_params(study, outcome)
+        _log_metrics(outcome)
+        chart = paths_chart_png(
+            outcome.paths,
+            _totals(data, study),
+            {u: data.catalog.label(u).replace(", calendar year", "") for u in study.targets},
+        )
+        info = _log_tables_and_model(study, data, outcome, levers, meta, chart)
+        version = _register(client, study, info, run.run_id, lineage, outcome)
+        report = render_mixed_report(
+            study,
+            data,
+            outcome,
+            chart,
+            version,
+            run.run_id,
+            lineage.get("data_vintage", ""),
+            credit,
+            lineage.get("data_vintage_id", ""),
+            levers,
+        )
+        mlflow.log_text(report, "report.html")
         out_path = out_dir / f"{study.name}.csv"
-        stage_csv(staged, out_path, outcome.paths, date_format="%Y-%m-%d")
-        stage_csv(staged, out_dir / f"{study.name}-totals-check.csv", outcome.totals_check)
-        stage_csv(staged, out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
+        stage_csv(run.staged, out_path, outcome.paths, date_format="%Y-%m-%d")
+        stage_csv(run.staged, out_dir / f"{study.name}-totals-check.csv", outcome.totals_check)
+        stage_csv(run.staged, out_dir / f"{study.name}-levers-{study.end.year}.csv", levers)
         report_path = out_dir / f"{study.name}-report.html"
-        staged.write_text(report_path, report)
-    return Published(version, run.info.run_id, out_path, report_path)
+        run.staged.write_text(report_path, report)
+    return Published(version, run.run_id, out_path, report_path)
 
 
 def _log_params(study: MixedStudyConfig, outcome) -> None:
@@ -178,26 +171,18 @@ def _log_tables_and_model(study: MixedStudyConfig, data: MixedData, outcome, lev
 def _register(client, study: MixedStudyConfig, info, run_id: str, lineage: dict, outcome) -> str:
     """A new version, made champion: the refreshed paths replace the served ones (no gate: the
     selection is made on leakage-free origins, and the paths must start from the newest figures)."""
-    version = registry.create_version(
+    return register_champion(
         client,
         study.registered_model,
-        info.model_uri,
+        info,
         run_id,
-        info.model_id,
         {
             **lineage,
             "selection": json.dumps({"forecast": outcome.selected, "estimate": outcome.estimators}, sort_keys=True),
         },
-        description="mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
-    )
-    registry.promote(
-        client,
-        study.registered_model,
-        str(version.version),
+        "mixed-frequency monthly study (scenarios as pyfunc param 'scenario')",
         "mixed-frequency study: selected on leakage-free origins; the refreshed paths replace the champion",
     )
-    mlflow.set_tag("registered_model_version", str(version.version))
-    return str(version.version)
 
 
 def _log_metrics(outcome) -> None:

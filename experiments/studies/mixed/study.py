@@ -14,8 +14,10 @@ from typing import Any
 import pandas as pd
 
 from experiments.levers import lever_sensitivity
+from experiments.studies.annual.outcome import AnnualOutcome
+from experiments.studies.kinds import StudyCall, StudyKind
 from experiments.studies.mixed.config import MixedStudyConfig
-from experiments.studies.mixed.data import MixedData
+from experiments.studies.mixed.data import MixedData, prepare_mixed
 from experiments.studies.mixed.evidence import (
     calibration,
     disaggregation_table,
@@ -176,3 +178,24 @@ def run_mixed_study(run: MixedRun) -> MixedOutcome:
     out, name = Path(run.config.output_dir), run.study.name
     outputs = {"tables/paths.csv": out / f"{name}.csv", "report.html": out / f"{name}-report.html"}
     return run_study(run, STEPS, outputs, MixedOutcome)
+
+
+def _run_from_refresh(call: StudyCall) -> MixedOutcome:
+    # The first annual study with backtest forecasts is scored beside this study's own origins.
+    annual = next((o for o in call.earlier if isinstance(o, AnnualOutcome) and o.forecasts is not None), None)
+    comparison = (annual.forecasts, annual.champions) if annual is not None else (None, {})
+    run = MixedRun(
+        *call.context_args(call.data.fingerprint, call.credit),
+        data=call.data,
+        executor=call.executor,
+        annual=comparison,
+    )
+    return run_mixed_study(run)
+
+
+KIND = StudyKind(
+    key="mixed_frequency_studies",
+    config=MixedStudyConfig,
+    prepare=lambda study, config, snapshot, catalog: prepare_mixed(snapshot, catalog, study),
+    run=_run_from_refresh,
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from experiments.exog_settings import study_exog_options
 from experiments.reports.html import render_study_report
 from experiments.reports.inputs import log_report_inputs, study_report
 from experiments.scenarios import load_scenarios
+from experiments.studies.kinds import StudyCall, StudyKind
 from experiments.studies.monthly.projection import period_label, project
 from experiments.studies.monthly.publish import log_forecast_model
 from experiments.studies.monthly.reconcile import backtest_comparison, reconcile_projections, reconciliation_plan
@@ -29,8 +29,8 @@ from experiments.studies.steps import StudyRun, run_study
 from experiments.tracking import registry
 from experiments.tracking.gate import GateDecision
 from experiments.tracking.promotion import RECIPE_TAG, gate_candidate, register_candidate, study_recipe
+from experiments.tracking.publishing import publishing
 from experiments.tracking.runs import log_child_runs
-from experiments.tracking.store import ensure_experiment
 from features.atomic import StagedFiles
 from features.csv_export import stage_csv
 from features.errors import DeficitError
@@ -266,19 +266,14 @@ def _publish(run: MonthlyRun) -> None:
     """One MLflow run with the backtest, the registered version, then the files. Registered first:
     if a file cannot be written (disk full, read-only), none is replaced and the registry is put
     back as it was (experiments/tracking/registry.py)."""
-    experiment_id = ensure_experiment(run.client, run.study.name, run.uri, run.config.mlruns_dir)
-    with registry.unchanged_on_failure(run.client, run.study.registered_model), StagedFiles() as staged:
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"refresh-{time.strftime('%Y%m%dT%H%M%S')}"
-        ) as parent:
-            _log_backtest(run, experiment_id, parent.info.run_id)
-            version = _register(run, parent.info.run_id)
-        _stage_files(run, staged, parent.info.run_id, version)
+    with publishing(run.client, run.uri, run.config, run.study, run.lineage, "refresh") as parent:
+        _log_backtest(run, parent.experiment_id, parent.run_id)
+        version = _register(run, parent.run_id)
+        _stage_files(run, parent.staged, parent.run_id, version)
 
 
 def _log_backtest(run: MonthlyRun, experiment_id: str, run_id: str) -> None:
     study, bt, config = run.study, run.study.backtest, run.config
-    mlflow.set_tags({**run.lineage, "kind": "refresh"})
     mlflow.log_params(
         {
             "frequency": study.frequency,
@@ -395,3 +390,19 @@ def run_monthly_study(run: MonthlyRun) -> StudyOutcome:
         }
 
     return run_study(run, STEPS, outputs, StudyOutcome)
+
+
+def _run_from_refresh(call: StudyCall) -> StudyOutcome:
+    fingerprint = study_fingerprint(call.study, call.config.series_catalog)
+    run = MonthlyRun(
+        *call.context_args(fingerprint, call.credit), data=call.data, executor=call.executor, progress=call.progress
+    )
+    return run_monthly_study(run)
+
+
+KIND = StudyKind(
+    key="studies",
+    config=StudyConfig,
+    prepare=lambda study, config, snapshot, catalog: study_data(snapshot, catalog, study),
+    run=_run_from_refresh,
+)
