@@ -90,3 +90,36 @@ def test_annual_candidates_are_checked_against_the_estimators_signature():
     assert AnnualModelSpec(name="ok", model="trend_regression", params={}).params == {}
     with pytest.raises(ValidationError, match=r"model 'naive' has no parameter\(s\) \['window'\]"):
         AnnualModelSpec(name="typo", model="naive", params={"window": 3})
+
+
+def test_every_backtest_setting_of_a_config_reaches_the_engine_by_one_path():
+    """Config fields named like an engine setting are passed by name (BacktestSettings.from_options);
+    the others have owners of their own, listed here, so a new field cannot be silently dropped."""
+    import dataclasses
+
+    from experiments.config import BacktestConfig
+    from experiments.studies.annual.config import AnnualBacktestConfig
+    from forecast.backtest.engine import BacktestSettings
+
+    engine = {f.name for f in dataclasses.fields(BacktestSettings)}
+    owned_elsewhere = {
+        BacktestConfig: {"metric", "compare_exog_modes", "compare_exog_every"},  # ranking; exog_options
+        AnnualBacktestConfig: {"metric", "compare_exog_modes", "supporting_horizon", "supporting_n_origins"},
+    }
+    for config_class, others in owned_elsewhere.items():
+        assert set(config_class.model_fields) - engine == others, config_class
+    bt = BacktestConfig(
+        horizon=7,
+        n_origins=5,
+        step=2,
+        refit_every=3,
+        warm_start=True,
+        origins_per_task=6,
+        share_features=True,
+        exog_mode="forecast",
+        publication_lag_days=42,
+    )
+    settings = BacktestSettings.from_options(bt.model_dump(), season_length=4)
+    for name in set(BacktestConfig.model_fields) & engine:
+        assert getattr(settings, name) == getattr(bt, name), name
+    assert settings.season_length == 4 and settings.freq is None

@@ -10,8 +10,10 @@ to the forecasts afterwards, in the parent process, for scoring only.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,6 +80,14 @@ class BacktestSettings:
     # every series) or "position" (each series' k-th last origin together); see global_engine.py.
     global_alignment: str = "date"
     share_features: bool = False
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], **overrides: Any) -> BacktestSettings:
+        """Settings from a mapping of options (a study's backtest config dumped, say): the keys
+        that name a setting are taken, the others (a config's metric, its compared modes) left
+        to their owners; ``overrides`` win. One path from every config to the engine."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in {**options, **overrides}.items() if k in names})
 
     def __post_init__(self) -> None:
         for name in ("horizon", "n_origins", "step", "refit_every", "season_length"):

@@ -39,13 +39,10 @@ def backtest_annual(
             if not specs:
                 continue
             rows = data.panel[data.panel["unique_id"].isin(ids)][["unique_id", "ds", "y", *columns]]
-            settings = BacktestSettings(
+            settings = _settings(
+                study,
                 horizon=horizon,
                 n_origins=n_origins,
-                season_length=1,
-                freq=ANNUAL_FREQ,
-                exog_mode=PRIMARY_MODE,
-                publication_lag_days=bt.publication_lag_days,
                 exog_options=exog_options(study, data, compare=bool(columns)),
                 origins_per_task=None,
             )
@@ -61,11 +58,16 @@ def backtest_annual(
     return _on_observed_cutoffs(study, data, forecasts, skipped, views)
 
 
+def _settings(study: AnnualStudyConfig, **overrides) -> BacktestSettings:
+    """The annual study's backtest settings (its config, annual periods, forecast-mode drivers)."""
+    fixed = {"season_length": 1, "freq": ANNUAL_FREQ, "exog_mode": PRIMARY_MODE}
+    return BacktestSettings.from_options(study.backtest.model_dump(), **{**fixed, **overrides})
+
+
 def _on_observed_cutoffs(study: AnnualStudyConfig, data: AnnualData, forecasts, skipped, views) -> BacktestResult:
     """The runs as one result, keeping only folds whose cutoff year has a figure: a fold cut at a
     missing year would measure the snapshot's gap (2017-2021 exist at MOF, we just do not hold
     them), not a forecaster's situation."""
-    bt = study.backtest
     observed = data.panel.loc[data.panel["y"].notna(), ["unique_id", "ds"]].rename(columns={"ds": "cutoff"})
     observed = observed.astype({"cutoff": "datetime64[us]"})
 
@@ -74,17 +76,9 @@ def _on_observed_cutoffs(study: AnnualStudyConfig, data: AnnualData, forecasts, 
         keys = ["unique_id", "model", *(["exog_mode"] if "exog_mode" in frame else []), "cutoff", "h"]
         return frame.merge(observed, on=["unique_id", "cutoff"]).sort_values(keys, ignore_index=True)
 
-    main = BacktestSettings(
-        horizon=bt.horizon,
-        n_origins=bt.n_origins,
-        season_length=1,
-        freq=ANNUAL_FREQ,
-        exog_mode=PRIMARY_MODE,
-        publication_lag_days=bt.publication_lag_days,
-    )
     return BacktestResult(
         forecasts=on_observed(pd.concat(forecasts, ignore_index=True)),
         skipped=pd.concat(skipped, ignore_index=True),
-        settings=main,
+        settings=_settings(study),
         exog_views=on_observed(pd.concat(views, ignore_index=True)) if views else None,
     )

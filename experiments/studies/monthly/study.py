@@ -123,18 +123,8 @@ class MonthlyRun(StudyRun[StudyConfig]):
 def _backtest(run: MonthlyRun) -> None:
     study, bt = run.study, run.study.backtest
     run.exog = [EXOG_COLUMNS[e] for e in study.exog]
-    run.settings = BacktestSettings(
-        horizon=bt.horizon,
-        n_origins=bt.n_origins,
-        step=bt.step,
-        refit_every=bt.refit_every,
-        warm_start=bt.warm_start,
-        origins_per_task=bt.origins_per_task,
-        share_features=bt.share_features,
-        season_length=study.season_length,
-        exog_mode=bt.exog_mode,
-        publication_lag_days=bt.publication_lag_days,
-        exog_options=study_exog_options(bt),
+    run.settings = BacktestSettings.from_options(
+        bt.model_dump(), season_length=study.season_length, exog_options=study_exog_options(bt)
     )
     # A combination (the ensemble) is chosen per origin from the other models' backtest errors.
     base_models = {
