@@ -14,13 +14,6 @@ def _fmt(value, digits: int = 0) -> str:
 
 
 def print_annual(console: Console, outcome) -> None:
-    if outcome.unchanged_version is not None:
-        console.print(
-            f"{outcome.study}: data and study settings unchanged since {outcome.registered_model} version "
-            f"{outcome.unchanged_version}; nothing to do (use --force-promote to rebuild anyway)",
-            soft_wrap=True,
-        )
-        return
     console.print(_evidence_table(outcome))
     console.print(_leaderboard_table(outcome))
     print_exog_board(console, outcome.study, outcome.exog_board, outcome.metric, outcome.publication_lag_days)

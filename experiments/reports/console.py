@@ -49,15 +49,15 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def print_outcome(console: Console, outcome) -> None:
-    if hasattr(outcome, "print_report"):  # annual projection studies print their own report
-        outcome.print_report(console)
-        return
     if outcome.unchanged_version is not None:
         console.print(
             f"{outcome.study}: data and study settings unchanged since {outcome.registered_model} version "
             f"{outcome.unchanged_version}; nothing to do (use --force-promote to rebuild anyway)",
             soft_wrap=True,
         )
+        return
+    if hasattr(outcome, "print_report"):  # studies other than the monthly one print their own report
+        outcome.print_report(console)
         return
     metric = outcome.metric
     models = model_summary(outcome.leaderboard, outcome.champions, metric)

@@ -59,11 +59,8 @@ class NextYearOutcome:
     totals: pd.DataFrame | None = None
     version: str | None = None
 
-    def print_report(self, console) -> None:
-        if self.unchanged_version is not None:
-            console.print(f"{self.study}: unchanged since version {self.unchanged_version}; nothing to do")
-        else:
-            console.print(f"{self.study}: version {self.version}\n{self.totals}")
+    def print_report(self, console) -> None:  # deficit refresh prints an unchanged study's line itself
+        console.print(f"{self.study}: version {self.version}\n{self.totals}")
 
 
 class ServedTotals(PythonModel):

@@ -6,13 +6,6 @@ from rich.table import Table
 
 
 def print_mixed(console, outcome) -> None:
-    if outcome.unchanged_version is not None:
-        console.print(
-            f"{outcome.study}: data and study settings unchanged since {outcome.registered_model} version "
-            f"{outcome.unchanged_version}; nothing to do (use --force-promote to rebuild anyway)",
-            soft_wrap=True,
-        )
-        return
     table = Table(title=f"{outcome.study}: one year ahead from each origin (mean scaled error, lower is better)")
     for col in ("series", "method", "totals", "scaled error", "cov 80%", "cov 95%"):
         table.add_column(col, justify="left" if col in ("series", "method") else "right")
