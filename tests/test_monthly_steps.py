@@ -79,3 +79,61 @@ def test_reconcile_is_a_no_op_without_a_reconcile_block():
     monthly._reconcile(run)
     assert run.plan is None and run.reconciliation is None
     pd.testing.assert_frame_equal(run.projections, before)
+
+
+# ---- _gate and _describe ----------------------------------------------------------------------------
+
+
+def test_gate_promotes_the_first_version_of_a_registered_model(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # a real, empty store: nothing registered yet
+    run = _run(_panel())
+    run.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for step in (monthly._backtest, monthly._select, monthly._gate):
+        step(run)
+    assert run.previous is None
+    assert (run.decision.promote, run.decision.forced) == (True, False)
+    assert run.decision.reason == "first champion of this registered model"
+    assert run.decision.tags()["gate_decision"] == "promoted"
+
+    run.force_promote = True
+    monthly._gate(run)
+    assert (run.decision.promote, run.decision.forced, run.previous) == (True, True, None)
+    assert run.decision.reason == "promotion forced with --force-promote"
+
+
+def test_describe_gives_the_served_metadata_and_the_version_tags():
+    import json
+    from types import SimpleNamespace
+
+    from experiments.scenarios import load_scenarios
+    from experiments.tracking.promotion import RECIPE_TAG
+
+    run = _run(_panel())
+    run.config = SimpleNamespace(scenarios_dir=None)  # the scenarios shipped with the package
+    run.lineage = {"data_vintage": "2026-01-01", "study_fingerprint": "abc"}
+    for step in (monthly._backtest, monthly._select, monthly._fit, monthly._project, monthly._reconcile):
+        step(run)
+    monthly._describe(run)
+    meta, tags = run.meta, run.version_tags
+    assert (meta["study"], meta["metric"], meta["data_vintage"], meta["study_fingerprint"]) == (
+        "s",
+        "mase",
+        "2026-01-01",
+        "abc",
+    )
+    assert meta["recipe"] == run.recipe and "reconciliation" not in meta  # no reconcile block
+    assert set(meta["scenarios"]) == set(load_scenarios(None))
+    first = run.projections.groupby("unique_id")["ds"].min()
+    for uid, target in meta["targets"].items():
+        assert target["model"] == run.champions[uid] and target["source_vintage"] == "2026-01-01"
+        assert target["first_forecast"] == f"{first[uid]:%Y-%m-%d}"
+        assert target["last_observed"] == f"{run.estimators[uid].cutoff_:%Y-%m-%d}"
+    assert set(meta["targets"]) == set(run.champions)
+    # the version's tags: lineage, the recipe to re-score it by, each champion's backtest score
+    assert json.loads(tags[RECIPE_TAG]) == run.recipe and tags["data_vintage"] == "2026-01-01"
+    best = run.board[run.board["rank"] == 1].set_index("unique_id")["mase"]
+    for uid in run.champions:
+        assert float(tags[f"backtest_mase.{uid}"]) == pytest.approx(best[uid], rel=1e-5)
+    assert float(tags["backtest_mase_mean"]) == pytest.approx(best.mean(), rel=1e-5)

@@ -96,7 +96,8 @@ def _project(run: AnnualRun) -> None:
 
 def _reconcile(run: AnnualRun) -> None:
     run.plan = reconciliation_plan(run.study, run.result, run.selection)
-    projections = reconcile_projections(run.projections, run.plan)
+    # A copy: without a plan the reconciler hands back its input, which the inserts would change.
+    projections = reconcile_projections(run.projections, run.plan).copy()
     projections.insert(0, "role", "selected")
     chosen = dict(zip(run.selection["unique_id"], run.selection["model"]))
     projections.insert(3, "model", projections["unique_id"].map(chosen))
