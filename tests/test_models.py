@@ -239,6 +239,7 @@ def test_registry_lists_every_model():
         "trend_regression",
         "dollar_volume",
         "auto_ets",
+        "stl_ets",
         "auto_theta",
         "ces",
         "auto_arima",

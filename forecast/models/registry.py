@@ -63,6 +63,7 @@ MODEL_REGISTRY: Mapping[str, type[BaseForecaster] | type[GlobalForecaster]] = _L
         "trend_regression": "forecast.models.trend_regression:TrendRegressionForecaster",
         "dollar_volume": "forecast.models.fx_decomposition:DollarVolumeForecaster",
         "auto_ets": "forecast.models.auto_ets:AutoETSForecaster",
+        "stl_ets": "forecast.models.stl_ets:STLETSForecaster",
         "auto_theta": "forecast.models.auto_theta:AutoThetaForecaster",
         "ces": "forecast.models.ces:CESForecaster",
         "auto_arima": "forecast.models.auto_arima:AutoARIMAForecaster",
