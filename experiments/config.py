@@ -187,11 +187,16 @@ class RefreshConfig(StrictSettings):
     @model_validator(mode="after")
     def _unique_studies(self) -> RefreshConfig:
         kinds = ("studies", "annual_studies", "mixed_frequency_studies", *self._registered_kind_keys())
-        if not any(getattr(self, key) for key in kinds):
+        studies = [study for key in kinds for study in getattr(self, key)]
+        if not studies:
             raise ValueError(f"no study: list at least one under {', '.join(kinds)}")
-        names = [s.name for s in self.studies]
-        if len(set(names)) != len(names):
-            raise ValueError("study names must be unique")
+        for label, values in (
+            ("study name", [s.name for s in studies]),
+            ("registered model", [s.registered_model for s in studies]),
+        ):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"{label} '{repeated[0]}' is used by more than one study")
         return self
 
     def resolve(self, base: Path) -> RefreshConfig:

@@ -123,3 +123,18 @@ def test_every_backtest_setting_of_a_config_reaches_the_engine_by_one_path():
     for name in set(BacktestConfig.model_fields) & engine:
         assert getattr(settings, name) == getattr(bt, name), name
     assert settings.season_length == 4 and settings.freq is None
+
+
+def test_a_name_or_registered_model_used_by_two_studies_of_any_kinds_is_one_error_line(tmp_path):
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = yaml.safe_load((root / "configs" / "default.yaml").read_text(encoding="utf-8"))
+    for field, value in (("name", shipped["studies"][0]["name"]), ("registered_model", "digital-deficit")):
+        raw = dict(shipped)
+        raw["annual_studies"] = [{**shipped["annual_studies"][0], field: value}]
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        with pytest.raises(ConfigError) as err:
+            load_config(path, base=root)
+        assert "is used by more than one study" in str(err.value) and "\n" not in str(err.value)

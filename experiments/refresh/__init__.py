@@ -27,7 +27,7 @@ from experiments.studies.kinds import StudyCall, study_kinds
 from experiments.tracking.lineage import lineage_tags
 from experiments.tracking.store import resolve_tracking_uri, use_tracking
 from features.atomic import check_writable_dir
-from features.errors import ConfigError, RefreshBusy
+from features.errors import RefreshBusy
 from features.series import load_catalog
 from features.snapshot import Snapshot
 from features.sources.boj_api import CREDIT as BOJ_CREDIT
@@ -37,16 +37,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def _study_inputs(config: RefreshConfig, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
-    """Every study's inputs (kind key -> study name -> inputs), built up front: repeated names,
-    bad scenario files, unknown series and bad data fail here, before any write."""
+    """Every study's inputs (kind key -> study name -> inputs), built up front: bad scenario
+    files, unknown series and bad data fail here, before any write (the config itself, repeated
+    names included, was checked when it was loaded)."""
     kinds = study_kinds()
-    for label, values in (
-        ("study name", [s.name for kind in kinds for s in kind.studies(config)]),
-        ("registered model", [s.registered_model for kind in kinds for s in kind.studies(config)]),
-    ):
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            raise ConfigError(f"{label} '{repeated[0]}' is used by more than one study")
     load_scenarios(config.scenarios_dir)  # every study's models serve these: bad files fail here
     catalog = load_catalog(config.series_catalog)
     return {
