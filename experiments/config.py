@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 from types import GenericAlias
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import Field, create_model, field_validator, model_validator
 
@@ -186,7 +186,7 @@ class RefreshConfig(StrictSettings):
 
     @model_validator(mode="after")
     def _unique_studies(self) -> RefreshConfig:
-        kinds = ("studies", "annual_studies", "mixed_frequency_studies", *self._registered_kind_keys())
+        kinds = self._study_lists()
         studies = [study for key in kinds for study in getattr(self, key)]
         if not studies:
             raise ValueError(f"no study: list at least one under {', '.join(kinds)}")
@@ -214,16 +214,23 @@ class RefreshConfig(StrictSettings):
                     update={"dir": absolute(self.data.dir), "boj_catalogue": absolute(self.data.boj_catalogue)}
                 ),
                 "output_dir": absolute(self.output_dir),
-                "annual_studies": [a.resolve(base) for a in self.annual_studies],
-                "mixed_frequency_studies": [m.resolve(base) for m in self.mixed_frequency_studies],
                 "scenarios_dir": absolute(self.scenarios_dir),
-                **{key: [_resolved(s, base) for s in getattr(self, key)] for key in self._registered_kind_keys()},
+                **{key: [_resolved(s, base) for s in getattr(self, key)] for key in self._study_lists()},
             }
         )
 
-    def _registered_kind_keys(self) -> list[str]:
-        """The study lists of kinds registered from outside (fields :func:`refresh_config_model` adds)."""
-        return [key for key in type(self).model_fields if key not in RefreshConfig.model_fields]
+    @classmethod
+    def _study_lists(cls) -> list[str]:
+        """The fields that list studies (the shipped kinds' and those :func:`refresh_config_model`
+        adds), read from their types: a list of settings with a ``registered_model``."""
+        keys = []
+        for key, field in cls.model_fields.items():
+            if get_origin(field.annotation) is not list:
+                continue
+            (item,) = get_args(field.annotation)
+            if "registered_model" in getattr(item, "model_fields", {}):
+                keys.append(key)
+        return keys
 
 
 def _resolved(study: Any, base: Path) -> Any:
