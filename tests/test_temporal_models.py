@@ -197,3 +197,24 @@ def test_a_year_without_any_figure_is_bridged(name, truth):
     assert totals["sd"].iloc[1] > 10 * max(totals["sd"].iloc[0], totals["sd"].iloc[2])
     # the bridged total is plausible: within 3 sd of the truth and between its neighbours' scale
     assert abs(totals["mean"].iloc[1] - truth["2015"].sum()) < 3 * totals["sd"].iloc[1] + 1.0
+
+
+def test_months_rebuilt_from_totals_alone_have_sound_uncertainty(name):
+    """The hidden-months case: the first figures are calendar-year totals, monthly figures come
+    after. No month's variance is negative (clipped to a zero-width interval), the first month is
+    no less certain than its neighbours (its irregular is drawn like theirs), and each total stays
+    known to its rounding."""
+    index = pd.date_range("2014-01-01", "2017-12-01", freq="MS")
+    rng = np.random.default_rng(7)
+    truth = pd.Series(-(2000 + 15 * np.arange(len(index))) * FACTORS[index.month - 1], index=index)
+    truth = truth * (1 + rng.normal(0, 0.15, len(index)))
+    rows = [(pd.Timestamp(f"{y}-01-01"), 12, truth[str(y)].sum()) for y in (2014, 2015, 2016)]
+    rows += [(ds, 1, truth[ds]) for ds in truth["2017"].index]
+    windows = pd.DataFrame(rows, columns=["start", "months", "value"]).assign(sd=EXACT)
+    model = MODELS[name](seasonal_factors=tuple(FACTORS)).fit(windows)
+    sd = model.predict("2017-12-01")["sd"]
+    assert (sd["2014":"2016"] > 0).all(), sd[sd <= 0].index.min()
+    first_year = sd["2014"]
+    assert first_year.iloc[0] < 2 * first_year.iloc[1:].median(), first_year.round(0).tolist()
+    totals = model.predict_windows(windows[windows["months"] == 12][["start", "months"]])
+    assert (totals["sd"] < 1.0).all(), totals["sd"].round(2).tolist()

@@ -26,7 +26,11 @@ from forecast.temporal.base import MixedFrequencyModel, Posterior
 from forecast.temporal.profile import factors_on
 
 MAX_WINDOW = 12
-_DIFFUSE = 1e4  # initial variance of the unknown states, in units of the data scale squared
+# Initial variance of the unknown states (level, slope, coefficients), in units of the data scale
+# squared: a prior sd of about three times a typical month, wide beside any figure. A far larger
+# one (1e4) drowned the figures' rounding variance (~1e-8 here) in round-off: smoothed variances
+# of published totals came out in the thousands, and some months' came out negative.
+_DIFFUSE = 10.0
 
 
 class _CumulatorModel(MLEModel):
@@ -62,7 +66,8 @@ class _CumulatorModel(MLEModel):
         self["transition"] = transition
         self["selection"] = selection
         self["obs_cov"] = obs_cov
-        self.ssm.initialize(self._initialization(k_states, k_x))
+        self.k_x = k_x
+        self.ssm.initialize(self._initialization(k_states, k_x, irregular_var=1.0))
 
     def _matrices(self, lengths: list[int], obs_var: np.ndarray, k_posdef: int) -> tuple[np.ndarray, ...]:
         """Time-varying design (each observed window sums the current month and its lags),
@@ -92,14 +97,16 @@ class _CumulatorModel(MLEModel):
             obs_cov[j, j] = obs_var[:, j]
         return design, transition, selection, obs_cov
 
-    def _initialization(self, k_states: int, k_x: int) -> Initialization:
+    def _initialization(self, k_states: int, k_x: int, irregular_var: float) -> Initialization:
         # The trend and the coefficients start unknown (a large variance: an exact diffuse start
         # leaves a coefficient free to fit the few totals of a gap exactly, which rebuilt hidden
         # months worse); the lags before the first month are never observed (no window reaches
-        # before it), so they start known at zero instead of carrying that variance along.
+        # before it), so they start known at zero instead of carrying that variance along. The
+        # first month's irregular is drawn like every later month's: its variance is a parameter,
+        # so ``update`` sets it.
         init = Initialization(k_states)
         init.set((0, self.i_e), "approximate_diffuse", approximate_diffuse_variance=_DIFFUSE)
-        init.set((self.i_e, self.i_b), "known", constant=np.zeros(1), stationary_cov=np.ones((1, 1)))
+        init.set((self.i_e, self.i_b), "known", constant=np.zeros(1), stationary_cov=np.full((1, 1), irregular_var))
         if k_x:
             init.set((self.i_b, self.i_c), "approximate_diffuse", approximate_diffuse_variance=_DIFFUSE)
         init.set(
@@ -124,6 +131,7 @@ class _CumulatorModel(MLEModel):
     def update(self, params, **kwargs):
         params = super().update(params, **kwargs)
         self["state_cov"] = np.diag(params)
+        self.ssm.initialize(self._initialization(self.k_states, self.k_x, irregular_var=float(params[-1])))
 
 
 class StateSpaceCumulator(MixedFrequencyModel):
@@ -173,13 +181,16 @@ class StateSpaceCumulator(MixedFrequencyModel):
             # a variance driven to zero stops the optimiser on its boundary; the point is still
             # the likelihood's best and the evidence tables score it
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = model.fit(disp=False, maxiter=self.maxiter)
+            # finite-difference scores: the first month's irregular variance reaches the filter
+            # through its initialisation, which holds real numbers only (a complex step would be
+            # cut off there); the parameters' own covariance is never used
+            result = model.fit(disp=False, maxiter=self.maxiter, optim_complex_step=False, cov_type="none")
         self.params_ = np.asarray(result.params)
         self.loglike_ = float(result.llf)
 
     def _posterior(self, grid: pd.DatetimeIndex, Z: np.ndarray | None) -> Posterior:
         model = self._model(grid, Z, self.windows_)
-        result = model.smooth(self.params_)
+        result = model.smooth(self.params_, cov_type="none")
         state, cov = result.smoothed_state, result.smoothed_state_cov
         x_row = model.x_row
         mean = np.einsum("kt,kt->t", x_row, state) * self.scale_
