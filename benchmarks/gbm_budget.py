@@ -29,23 +29,17 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     from experiments.config import load_config
-    from experiments.exog_settings import study_exog_options
-    from experiments.studies.monthly.study import EXOG_COLUMNS, study_data
+    from experiments.studies.monthly.study import backtest_setup, study_data
     from features.series import load_catalog
     from features.snapshot import load_snapshot
-    from forecast.backtest.engine import BacktestSettings, cross_validate, score_forecasts
+    from forecast.backtest.engine import cross_validate, score_forecasts
     from forecast.backtest.executors import JoblibExecutor
     from forecast.models.registry import make_model
 
     config, _ = load_config(ROOT / "configs" / "default.yaml", base=ROOT)
     study = config.studies[0]
     data = study_data(load_snapshot(), load_catalog(config.series_catalog), study)
-    settings = BacktestSettings.from_options(
-        study.backtest.model_dump(),
-        season_length=study.season_length,
-        exog_options=study_exog_options(study.backtest),
-    )
-    exog = [EXOG_COLUMNS[e] for e in study.exog]
+    settings, exog = backtest_setup(study)
     budgets = {"class defaults": None, "configs/default.yaml": study.model_params.get("gbm")}
 
     print(f"# gbm budget: {machine()}")

@@ -120,12 +120,18 @@ class MonthlyRun(StudyRun[StudyConfig]):
     outcome: StudyOutcome = field(init=False)
 
 
-def _backtest(run: MonthlyRun) -> None:
-    study, bt = run.study, run.study.backtest
-    run.exog = [EXOG_COLUMNS[e] for e in study.exog]
-    run.settings = BacktestSettings.from_options(
+def backtest_setup(study: StudyConfig) -> tuple[BacktestSettings, list[str]]:
+    """The study's backtest settings and its exogenous panel columns (also what benchmarks run)."""
+    bt = study.backtest
+    settings = BacktestSettings.from_options(
         bt.model_dump(), season_length=study.season_length, exog_options=study_exog_options(bt)
     )
+    return settings, [EXOG_COLUMNS[e] for e in study.exog]
+
+
+def _backtest(run: MonthlyRun) -> None:
+    study, bt = run.study, run.study.backtest
+    run.settings, run.exog = backtest_setup(study)
     # A combination (the ensemble) is chosen per origin from the other models' backtest errors.
     base_models = {
         name: make_model(name, study.season_length, study.model_params.get(name))
