@@ -10,7 +10,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from features.errors import ConfigError
-from forecast.errors import UnknownModelError
+from forecast.errors import ModelNotApplicable, UnknownModelError
 from forecast.models.conformal import conformal_quantile
 from forecast.models.ensemble import EnsembleForecaster
 from forecast.models.ets import ETSForecaster
@@ -183,6 +183,41 @@ def test_gbm_conformal_coverage_is_roughly_nominal():
             hits[level].extend((actual >= out[f"lo_{level}"]) & (actual <= out[f"hi_{level}"]))
     assert 0.65 <= np.mean(hits[80]) <= 0.97
     assert 0.85 <= np.mean(hits[95])
+
+
+def _season_plus_slope(n: int, slope: float) -> pd.Series:
+    t = np.arange(n)
+    pattern = np.array([3.0, -1.0, 4.0, 1.0, -5.0, 9.0, 2.0, -6.0, 5.0, 3.0, -5.0, 0.0])
+    return pd.Series(slope * t + 10 * pattern[t % 12], index=pd.date_range("2000-01-01", periods=n, freq="MS"))
+
+
+def test_gbm_on_seasonal_differences_carries_the_season_from_a_year_back():
+    # An irregular pattern repeated exactly plus a straight line: every 12-month difference is
+    # 12 x slope, so the trees need learn one constant, and the forecast is last year's month
+    # plus a year's growth. On first differences the trees would have to learn the pattern itself.
+    y = _season_plus_slope(150, 0.5)
+    out = GradientBoostingForecaster().fit(y).predict(18)
+    expected = _season_plus_slope(168, 0.5).iloc[150:].to_numpy()
+    np.testing.assert_allclose(out["mean"].to_numpy(), expected, atol=1e-9)
+    first = GradientBoostingForecaster(difference_lag=1).fit(y).predict(18)
+    assert np.abs(first["mean"].to_numpy() - expected).max() > 1.0
+
+
+@pytest.mark.parametrize("lag", [1, 12])
+def test_gbm_continues_a_straight_line_at_either_differencing_lag(lag):
+    y = pd.Series(2.0 * np.arange(150.0), index=pd.date_range("2000-01-01", periods=150, freq="MS"))
+    out = GradientBoostingForecaster(difference_lag=lag).fit(y).predict(6)
+    np.testing.assert_allclose(out["mean"].to_numpy(), 2.0 * np.arange(150, 156), atol=1e-9)
+
+
+def test_gbm_is_not_applicable_when_the_level_a_season_back_is_missing():
+    y = _trend_season_noise(1, 150)
+    y.iloc[-12] = np.nan  # the level the first forecast month is built on
+    model = GradientBoostingForecaster().fit(y)
+    with pytest.raises(ModelNotApplicable, match="12 periods before"):
+        model.predict(3)
+    # first differences need only the last observed value
+    assert np.isfinite(GradientBoostingForecaster(difference_lag=1).fit(y).predict(3).to_numpy()).all()
 
 
 def test_gbm_forecasts_across_a_trailing_gap():
