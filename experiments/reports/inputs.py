@@ -74,9 +74,17 @@ def _read_csv(text: str, dates: list[str]) -> pd.DataFrame:
     return frame
 
 
-def study_report(outcome, panel: pd.DataFrame, result, settings, data_vintage: str, credit: str | None) -> StudyReport:
+def study_report(
+    outcome,
+    panel: pd.DataFrame,
+    result,
+    settings,
+    data_vintage: str,
+    credit: str | None,
+    by_h: pd.DataFrame | None = None,
+) -> StudyReport:
     """The inputs of one refreshed study's report (``outcome``: a refresh StudyOutcome,
-    ``result``: its BacktestResult)."""
+    ``result``: its BacktestResult; ``by_h``: its ``metrics_by_horizon()`` when already scored)."""
     targets = sorted(outcome.projections["unique_id"].unique())
     history = (
         panel[panel["unique_id"].isin(targets)][["unique_id", "ds", "y"]]
@@ -107,7 +115,7 @@ def study_report(outcome, panel: pd.DataFrame, result, settings, data_vintage: s
         leaderboard=outcome.leaderboard,
         projections=outcome.projections,
         skipped=outcome.skipped,
-        by_h=result.metrics_by_horizon(),
+        by_h=result.metrics_by_horizon() if by_h is None else by_h,
         history=history,
         dm=dm_matrix(result.forecasts, outcome.metric, settings.horizon, settings.step),
         residuals=residuals,
