@@ -5,12 +5,18 @@ projections) and samples, every 50 ms, the resident memory of the command's whol
 (the CLI plus its joblib workers), whose peak is reported alongside the largest single process.
 Targets: <= 60 s and <= 1.5 GB peak on this 2-core machine.
 
-    .venv/bin/python benchmarks/refresh.py [--config configs/default.yaml] [--repeats 1]
+These VMs' speed drifts by tens of percent from hour to hour, so an absolute time alone says little
+about a change. ``--against REV`` checks REV out into a temporary git worktree and runs its refresh
+(its code and its configs, the same venv) alternately with this tree's, printing each run and the
+ratio of the mean walls, measured side by side.
+
+    .venv/bin/python benchmarks/refresh.py [--config configs/default.yaml] [--repeats 1] [--against REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -51,13 +57,23 @@ def watch(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> t
         return child.returncode, errors.read(), peak_sum, peak_max
 
 
-def run_once(config: Path) -> tuple[float, int, int, int]:
+def run_once(config: Path, tree: Path = ROOT) -> tuple[float, int, int, int]:
+    """One refresh of ``tree``'s code and configs in a fresh folder: (wall s, peak tree RSS, peak
+    largest RSS, exit code). The venv is this checkout's; ``PYTHONPATH`` puts ``tree`` first."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.copytree(ROOT / "configs", work / "configs")
-        command = [str(ROOT / ".venv" / "bin" / "deficit"), "refresh", "--config", str(work / config)]
+        shutil.copytree(tree / "configs", work / "configs")
+        command = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "experiments.cli",
+            "refresh",
+            "--config",
+            str(work / config),
+        ]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
         start = time.perf_counter()
-        code, err, peak_sum, peak_max = watch(command, work)
+        code, err, peak_sum, peak_max = watch(command, work, env)
         elapsed = time.perf_counter() - start
         if code != 0:
             sys.exit(f"error: deficit refresh failed ({code}):\n{err[-2000:]}")
@@ -68,13 +84,35 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--against", metavar="REV", help="also time this git revision, alternately")
     args = parser.parse_args()
     print(f"# refresh: {machine()}")
     print(f"# deficit refresh --config {args.config} in a fresh folder (new MLflow store each run)")
-    print(f"{'run':>3} {'wall s':>8} {'peak RSS tree MB':>17} {'peak RSS largest MB':>20}")
-    for i in range(1, args.repeats + 1):
-        elapsed, peak_sum, peak_max, _ = run_once(args.config)
-        print(f"{i:>3} {elapsed:8.1f} {peak_sum / 2**20:17.0f} {peak_max / 2**20:20.0f}", flush=True)
+    print(f"{'run':>3} {'code':<12} {'wall s':>8} {'peak RSS tree MB':>17} {'peak RSS largest MB':>20}")
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"this tree": ROOT}
+        if args.against:
+            other = Path(tmp) / "against"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(other), args.against], check=True
+            )
+            trees[args.against[:12]] = other
+        walls: dict[str, list[float]] = {name: [] for name in trees}
+        try:
+            for i in range(1, args.repeats + 1):
+                for name, tree in trees.items():
+                    elapsed, peak_sum, peak_max, _ = run_once(args.config, tree)
+                    walls[name].append(elapsed)
+                    print(
+                        f"{i:>3} {name:<12} {elapsed:8.1f} {peak_sum / 2**20:17.0f} {peak_max / 2**20:20.0f}",
+                        flush=True,
+                    )
+        finally:
+            if args.against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=False)
+    if args.against:
+        mine, theirs = (sum(w) / len(w) for w in walls.values())
+        print(f"# mean wall: this tree {mine:.1f} s, {args.against} {theirs:.1f} s, ratio {mine / theirs:.2f}")
 
 
 if __name__ == "__main__":
