@@ -44,6 +44,12 @@ def panel_of(y: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"unique_id": SERIES_ID, "ds": y.index, "y": y.to_numpy()})
 
 
+def refresh_command(config: Path, *flags: str) -> list[str]:
+    """``deficit refresh FLAGS --config CONFIG`` through this checkout's venv interpreter (the same
+    entry point as ``.venv/bin/deficit``; with ``PYTHONPATH`` it runs another tree's code)."""
+    return [str(ROOT / ".venv" / "bin" / "python"), "-m", "experiments.cli", "refresh", *flags, "--config", str(config)]
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()

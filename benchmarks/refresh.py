@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psutil  # noqa: E402
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, machine, refresh_command  # noqa: E402
 
 
 def tree_rss(process: psutil.Process) -> tuple[int, int]:
@@ -63,14 +63,7 @@ def run_once(config: Path, tree: Path = ROOT) -> tuple[float, int, int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(tree / "configs", work / "configs")
-        command = [
-            str(ROOT / ".venv" / "bin" / "python"),
-            "-m",
-            "experiments.cli",
-            "refresh",
-            "--config",
-            str(work / config),
-        ]
+        command = refresh_command(work / config)
         env = {**os.environ, "PYTHONPATH": str(tree)}
         start = time.perf_counter()
         code, err, peak_sum, peak_max = watch(command, work, env)

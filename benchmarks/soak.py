@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, machine, refresh_command  # noqa: E402
 from refresh import watch  # noqa: E402
 
 
@@ -59,16 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(ROOT / "configs", work / "configs")
-        # the CLI through this checkout's venv interpreter (`deficit` is the same entry point)
-        command = [
-            str(ROOT / ".venv" / "bin" / "python"),
-            "-m",
-            "experiments.cli",
-            "refresh",
-            "--force-promote",
-            "--config",
-            str(work / args.config),
-        ]
+        command = refresh_command(work / args.config, "--force-promote")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
         previous = 0
         for i in range(1, args.runs + 1):
