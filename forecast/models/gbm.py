@@ -205,12 +205,12 @@ def _recursive_levels(
 ) -> np.ndarray:
     """Level paths (origins x steps) forecast recursively from each origin at once.
 
-    ``levels`` and ``diffs`` (``levels`` differenced at ``lag``) run over the same periods. Each
-    row works on its own copies; at step s the position origin + s gets
-    the model's difference and the level that difference implies, so the lags and levels read at
-    later steps are the actual history up to the origin followed by that row's own predictions,
-    never values after the origin. Rows whose position would pass the end stop (their remaining
-    entries stay NaN), as do levels whose period ``lag`` back is missing.
+    ``levels`` and ``diffs`` (``levels`` differenced at ``lag``) run over the same periods. Each row
+    works on its own copies; at step s the position origin + s gets the model's difference and the
+    level that difference implies, so the lags and levels read at later steps are the actual
+    history up to the origin followed by that row's own predictions, never values after the
+    origin. Rows whose position would pass the end stop (their remaining entries stay NaN), as do
+    levels whose period ``lag`` back is missing.
     """
     rows = np.arange(len(origins))
     positions_all = np.arange(len(diffs))
