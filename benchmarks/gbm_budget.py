@@ -42,9 +42,9 @@ def main() -> None:
     study = config.studies[0]
     data = study_data(load_snapshot(), load_catalog(config.series_catalog), study)
     settings, exog = backtest_setup(study)
-    configured = study.model_params.get("gbm") or {}
+    configured = study.model_params.get("gbm", {})
     budgets = {
-        "class defaults": None,
+        "class defaults": {},
         "configs/default.yaml": configured,
         "config, first diffs": {**configured, "difference_lag": 1},
     }
@@ -57,7 +57,7 @@ def main() -> None:
     for repeat in range(1, args.repeats + 1):
         base = None
         for label, params in budgets.items():
-            model = {"gbm": make_model("gbm", study.season_length, params or None)}
+            model = {"gbm": make_model("gbm", study.season_length, params)}
             start = time.perf_counter()
             result = cross_validate(data.panel, model, settings, exog_columns=exog, executor=JoblibExecutor(1))
             wall = time.perf_counter() - start
